@@ -1,0 +1,196 @@
+"""The ``beatwatch`` command line: the one place settings are built and the environment read."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from beatwatch.settings import REPO_ROOT, Settings, load_settings
+
+app = typer.Typer(
+    name="beatwatch",
+    help=(
+        "Beatwatch: nightly ECG anomaly detection.\n\n"
+        "WFDB recordings dropped in an inbox folder are validated, stored as Parquet and "
+        "catalogued in a DuckDB warehouse that clinicians query with SQL.\n\n"
+        "Start with `beatwatch demo`, then `beatwatch status`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="BEATWATCH_DATA_DIR",
+        help="Root of everything Beatwatch writes: lake/, quarantine/, warehouse.duckdb. "
+        "Default: ./data in the checkout.",
+        show_default=False,
+    ),
+]
+Inbox = Annotated[
+    Path | None,
+    typer.Option(
+        "--inbox",
+        envvar="BEATWATCH_INBOX",
+        help="Folder scanned for WFDB records (.hea + signal files + optional .atr). "
+        "Default: <data dir>/inbox.",
+        show_default=False,
+    ),
+]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="BEATWATCH_CONFIG",
+        help="TOML settings file (same keys as the BEATWATCH_* variables).",
+        show_default=False,
+    ),
+]
+
+
+def _prepare_environment(settings: Settings) -> None:
+    """Prefect and GX state per environment, and no telemetry: this runs offline."""
+    os.environ.setdefault("PREFECT_HOME", str(REPO_ROOT / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+
+
+def _quiet_prefect() -> None:
+    """Keep per-task state chatter off the terminal; flow logs and progress stay."""
+    for name in ("prefect.task_runs", "prefect.server", "prefect._internal", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _settings(config: Path | None, data_dir: Path | None, inbox: Path | None) -> Settings:
+    settings = load_settings(config_file=config, data_dir=data_dir, inbox=inbox)
+    _prepare_environment(settings)
+    return settings
+
+
+@app.command()
+def ingest(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = None) -> None:
+    """Ingest new WFDB records from the inbox: validate, write Parquet, catalogue in DuckDB.
+
+    Records already ingested with identical content are skipped; bad ones are moved to
+    <data dir>/quarantine with the reason. Safe to run again at any time.
+    """
+    settings = _settings(config, data_dir, inbox)
+    from flows.ingest import ingest_flow
+
+    _quiet_prefect()
+    summary = ingest_flow(data_dir=settings.data_dir, inbox=settings.inbox, config_file=config)
+    typer.echo("\n" + summary.render())
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+@app.command()
+def nightly(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = None) -> None:
+    """Run the whole nightly pipeline once, now (for now: ingest and validate).
+
+    This is what the scheduled deployment runs at night.
+    """
+    settings = _settings(config, data_dir, inbox)
+    from flows.nightly import nightly_flow
+
+    _quiet_prefect()
+    summary = nightly_flow(data_dir=settings.data_dir, inbox=settings.inbox, config_file=config)
+    typer.echo("\n" + summary.render())
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    records: Annotated[int, typer.Option(help="How many synthetic recordings to write.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic recordings.")] = 7,
+) -> None:
+    """Write seeded synthetic ECG recordings to the inbox and run the nightly flow on them.
+
+    The recordings (5 minutes each, 360 Hz, leads MLII and V1) have realistic beats,
+    some premature ventricular and atrial beats, and reference annotations.
+    """
+    settings = _settings(None, data_dir, None)
+    from beatwatch.sources import SyntheticSource
+    from flows.nightly import nightly_flow
+
+    written = SyntheticSource(records=records, seed=seed).deliver(settings.inbox)
+    typer.echo(f"wrote {len(written)} files of {records} synthetic records to {settings.inbox}")
+    _quiet_prefect()
+    summary = nightly_flow(data_dir=settings.data_dir, inbox=settings.inbox)
+    typer.echo("\n" + summary.render())
+    typer.echo("\n" + _status_text(settings))
+    typer.echo(
+        "\nTry some SQL (read-only, safe while the pipeline runs):\n"
+        f"  beatwatch sql --data-dir {settings.data_dir} "
+        "\"select record, symbol, count(*) as n from annotations group by all order by n desc\"\n"
+        f"  duckdb -readonly {settings.warehouse_path} \"select * from recording_overview\""
+    )
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+@app.command()
+def status(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Show what the warehouse holds: recordings, annotations, recent runs, quarantine."""
+    settings = _settings(config, data_dir, None)
+    typer.echo(_status_text(settings))
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run against the published warehouse.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Run one SQL query on the warehouse, read-only, and print the result."""
+    settings = _settings(None, data_dir, None)
+    from warehouse import connect
+
+    with connect(settings.warehouse_path, read_only=True) as con:
+        con.sql(query).show(max_rows=100, max_width=160)
+
+
+def _status_text(settings: Settings) -> str:
+    from warehouse import connect, query_sql
+
+    if not settings.warehouse_path.is_file():
+        return f"No warehouse yet at {settings.warehouse_path}: run `beatwatch demo` or `beatwatch ingest`."
+    with connect(settings.warehouse_path, read_only=True) as con:
+        (recs, hours, anns, quarantined, failed, runs) = con.execute(
+            query_sql("status_counts")
+        ).fetchone()  # type: ignore[misc]
+        recent = con.execute(query_sql("recent_runs"), [5]).fetchall()
+        rejected = con.execute(query_sql("recent_quarantine"), [5]).fetchall()
+    lines = [
+        f"Warehouse {settings.warehouse_path} (read-only)",
+        f"  {recs} recordings ({hours:.1f} h of ECG), {anns} reference annotations",
+        f"  {quarantined} quarantined deliveries, {failed} failed expectations, {runs} ingest runs",
+    ]
+    if recent:
+        lines.append("  recent runs (found / new / unchanged / quarantined / failed):")
+        for run_id, started, _fin, found, new, same, quar, fail in recent:
+            lines.append(
+                f"    {started:%Y-%m-%d %H:%M} {run_id[:8]}  {found} / {new} / {same} / {quar} / {fail}"
+            )
+    if rejected:
+        lines.append("  latest quarantine entries:")
+        for when, record, kind, reason, _path in rejected:
+            lines.append(f"    {when:%Y-%m-%d %H:%M} {record} [{kind}] {reason[:110]}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Entry point of the ``beatwatch`` script."""
+    app(prog_name="beatwatch")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""One settings object for the whole pipeline, built once at the entry point and passed down.
+
+Values come from, in order of precedence: explicit keyword arguments (the CLI's
+``--data-dir``/``--inbox``), environment variables prefixed ``BEATWATCH_``, an optional TOML
+file (``BEATWATCH_CONFIG`` or ``--config``), then the defaults below. Nothing else in the code
+base reads the environment.
+
+Layout under the data root (stable names, scripts and schedulers depend on them)::
+
+    <data>/inbox/             WFDB deliveries (override with --inbox / BEATWATCH_INBOX)
+    <data>/lake/              Parquet lake: signals/, annotations/
+    <data>/quarantine/        rejected originals, one folder per rejection with reason.json
+    <data>/warehouse.duckdb   the published, read-only warehouse clinicians query
+    <data>/state/             the pipeline's private working database and staging area
+    <data>/models/            model files
+    <data>/gx/                Great Expectations project (results, Data Docs)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout this package runs from (an editable install)."""
+
+DEFAULT_DATA_DIR = REPO_ROOT / "data"
+
+STANDARD_LEADS: tuple[str, ...] = (
+    "I", "II", "III", "aVR", "aVL", "aVF",
+    "V1", "V2", "V3", "V4", "V5", "V6",
+    "MLI", "MLII", "MLIII", "ML II", "D3",
+    "ECG", "ECG1", "ECG2", "ECG3", "ECG4",
+)  # fmt: skip
+"""Lead names accepted by default: the 12 standard leads, modified limb leads (MIT-BIH), and
+the generic names Holter exports use."""
+
+
+class ValidationLimits(BaseModel):
+    """Limits the Great Expectations suites check each recording against."""
+
+    model_config = ConfigDict(frozen=True)
+
+    allowed_fs_hz: tuple[float, ...] = (125.0, 128.0, 250.0, 256.0, 360.0, 500.0, 512.0, 1000.0)
+    """Sampling rates in Hz a recording may have."""
+    min_duration_s: float = Field(default=30.0, gt=0)
+    """Shortest accepted recording, in seconds."""
+    max_duration_s: float = Field(default=48 * 3600.0, gt=0)
+    """Longest accepted recording, in seconds (48 h covers every Holter format)."""
+    physical_limit_mv: float = Field(default=10.0, gt=0)
+    """No sample may exceed this magnitude, in mV (surface ECG stays within a few mV)."""
+    max_flat_s: float = Field(default=10.0, gt=0)
+    """Longest run, in seconds, a lead may hold exactly the same value (a lead-off sign)."""
+    allowed_leads: tuple[str, ...] = STANDARD_LEADS
+    """Lead names a recording may use."""
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> ValidationLimits:
+        if self.min_duration_s >= self.max_duration_s:
+            raise ValueError(
+                f"min_duration_s ({self.min_duration_s}) must be below "
+                f"max_duration_s ({self.max_duration_s})"
+            )
+        if not self.allowed_fs_hz or any(fs <= 0 for fs in self.allowed_fs_hz):
+            raise ValueError("allowed_fs_hz must list positive sampling rates in Hz")
+        if not self.allowed_leads:
+            raise ValueError("allowed_leads must not be empty")
+        return self
+
+
+class Settings(BaseSettings):
+    """Where Beatwatch keeps its data and how strict it is; see the module docstring."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BEATWATCH_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    """Root of everything Beatwatch writes (``BEATWATCH_DATA_DIR``)."""
+    inbox: Path = Field(default_factory=lambda data: Path(data["data_dir"]) / "inbox")
+    """Folder scanned for new WFDB records (``BEATWATCH_INBOX``); default ``<data_dir>/inbox``."""
+    annotator: str = "atr"
+    """Extension of the reference annotation file read beside each record."""
+    validation: ValidationLimits = ValidationLimits()
+
+    @field_validator("data_dir", "inbox", mode="after")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        return path.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments beat the environment, which beats the TOML file (if any).
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    # Derived locations: fixed names under the data root, not separately configurable.
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The published, read-only warehouse clinicians open."""
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+    @property
+    def work_db_path(self) -> Path:
+        """The pipeline's private read-write database, published to ``warehouse_path``."""
+        return self.state_dir / "beatwatch.duckdb"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.state_dir / "staging"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def gx_dir(self) -> Path:
+        """Great Expectations project: stored results and Data Docs (``uncommitted/``)."""
+        return self.data_dir / "gx"
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    data_dir: Path | None = None,
+    inbox: Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings once, at an entry point.
+
+    Parameters
+    ----------
+    config_file
+        Optional TOML file with the same keys as :class:`Settings` (a ``[validation]`` table
+        for the limits). Environment variables override it.
+    data_dir, inbox
+        Explicit overrides (the CLI's ``--data-dir`` and ``--inbox``); ``None`` keeps the
+        value from the environment, the TOML file or the default.
+    overrides
+        Further explicit field values, e.g. ``validation=ValidationLimits(...)`` in tests.
+    """
+    kwargs: dict[str, Any] = dict(overrides)
+    if data_dir is not None:
+        kwargs["data_dir"] = data_dir
+    if inbox is not None:
+        kwargs["inbox"] = inbox
+    if config_file is None:
+        return Settings(**kwargs)
+    if not config_file.is_file():
+        raise FileNotFoundError(f"settings file {config_file} does not exist")
+
+    class _SettingsFromToml(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return _SettingsFromToml(**kwargs)

@@ -1,0 +1,85 @@
+"""What a run did, as numbers for the warehouse and one screen for a person."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from beatwatch.quarantine import QuarantineEntry
+
+
+class StageTimer:
+    """Accumulates wall time per stage, in seconds: ``with timer("validate"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class IngestSummary:
+    """The outcome of one ingest run."""
+
+    run_id: str
+    inbox: Path
+    found: int = 0
+    new: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    quarantined: list[QuarantineEntry] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(record, error) for internal errors; those records stay in the inbox."""
+    stage_s: dict[str, float] = field(default_factory=dict)
+    """Wall time per stage (scan, ingest, validate, publish), seconds."""
+    warehouse: Path | None = None
+    data_docs: Path | None = None
+
+    def counts(self) -> dict[str, float | int]:
+        """Columns of the ``ingest_runs`` row."""
+        return {
+            "records_found": self.found,
+            "records_new": len(self.new),
+            "records_unchanged": len(self.unchanged),
+            "records_quarantined": len(self.quarantined),
+            "records_failed": len(self.failed),
+            **{f"{stage}_s": round(s, 3) for stage, s in self.stage_s.items()},
+        }
+
+    def render(self) -> str:
+        """A one-screen summary for the terminal."""
+        total = sum(self.stage_s.values())
+        lines = [
+            f"Ingest run {self.run_id}",
+            f"  inbox        {self.inbox}",
+            f"  records      {self.found} found: {len(self.new)} new, "
+            f"{len(self.unchanged)} already ingested (nothing added), "
+            f"{len(self.quarantined)} quarantined, {len(self.failed)} failed",
+            "  time         "
+            + ", ".join(f"{stage} {s:.1f} s" for stage, s in self.stage_s.items())
+            + f" (total {total:.1f} s)",
+        ]
+        if not self.new and self.unchanged and not self.quarantined:
+            lines.append("  nothing new: every record in the inbox was already ingested")
+        if self.quarantined:
+            lines.append("  quarantined (originals moved, nothing deleted):")
+            for q in self.quarantined[:15]:
+                lines.append(f"    - [{q.kind}] {q.reason}")
+            if len(self.quarantined) > 15:
+                lines.append(f"    ... and {len(self.quarantined) - 15} more (see `beatwatch status`)")
+            lines.append(f"    folder: {Path(self.quarantined[0].quarantine_path).parent}")
+        for record, error in self.failed:
+            lines.append(f"  FAILED {record}: {error} (left in the inbox, retried next run)")
+        if self.warehouse is not None:
+            lines.append(f"  warehouse    {self.warehouse}")
+        if self.data_docs is not None:
+            lines.append(f"  data docs    {self.data_docs}")
+        return "\n".join(lines)

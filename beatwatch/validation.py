@@ -1,0 +1,227 @@
+"""Validate recordings with the Great Expectations suites kept in ``expectations/``.
+
+Three frames are validated per recording, each against its own suite:
+
+* ``recording``: one row of header facts (:func:`recording_facts`);
+* ``signal``: one row per lead, profiled over every sample (:func:`signal_profile`):
+  NaN count, largest magnitude in mV, longest flat run in seconds. Profiling in numpy keeps
+  validation of a 30-minute, 360 Hz record to milliseconds, and the suite stays independent of
+  which leads a record has;
+* ``annotations``: the reference annotations themselves, one row per annotation.
+
+GX 1.x has no polars source, so frames are pandas. One GX file context per process is set up
+lazily (:func:`suite_runner`) and reused for every record; results are stored in it so that
+Data Docs can be built once at the end of a run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from wfdb.io.annotation import ann_label_table
+
+from beatwatch.recording import Recording, mv_per_unit
+from beatwatch.settings import ValidationLimits
+from expectations import SUITE_NAMES, SUITES_DIR
+
+ANNOTATION_SYMBOLS: tuple[str, ...] = tuple(str(s) for s in ann_label_table["symbol"])
+"""Every annotation code WFDB defines."""
+
+_INDEX_COLUMNS = {"recording": ["record"], "signal": ["lead"], "annotations": ["sample"]}
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's result for one record, as stored in the ``validations`` table."""
+
+    record: str
+    suite: str
+    expectation: str
+    column: str | None
+    success: bool
+    observed: str
+    """JSON: the observed value, or the count and first examples of unexpected values."""
+
+    def describe(self) -> str:
+        """One line for a person, e.g. ``signal: longest_flat_s out of range, observed ...``."""
+        column = f"({self.column})" if self.column else ""
+        return f"{self.suite}.{self.expectation}{column} failed, observed {self.observed}"
+
+
+def recording_facts(rec: Recording) -> pd.DataFrame:
+    """One row of header facts: sampling rate (Hz), duration (s), leads, sample counts."""
+    return pd.DataFrame(
+        {
+            "record": [rec.name],
+            "fs_hz": [rec.fs_hz],
+            "duration_s": [rec.duration_s],
+            "n_leads": [rec.n_leads],
+            "n_samples": [rec.n_samples],
+            "n_samples_header": [
+                rec.n_samples_header if rec.n_samples_header is not None else rec.n_samples
+            ],
+        }
+    )
+
+
+def longest_flat_run(x: np.ndarray) -> int:
+    """Length, in samples, of the longest run of exactly equal consecutive values (NaN never
+    equals NaN, so NaN runs do not count). 0 for an empty signal."""
+    if x.size == 0:
+        return 0
+    same = x[1:] == x[:-1]
+    edges = np.flatnonzero(np.concatenate(([True], ~same, [True])))
+    return int(np.diff(edges).max())
+
+
+def signal_profile(rec: Recording) -> pd.DataFrame:
+    """One row per lead: unit, NaN count, largest magnitude (mV), longest flat run (s)."""
+    rows = []
+    for j, lead in enumerate(rec.leads):
+        x = rec.signals[:, j]
+        finite = x[np.isfinite(x)]
+        max_abs = float(np.abs(finite).max()) * mv_per_unit(rec.units[j]) if finite.size else 0.0
+        rows.append(
+            {
+                "record": rec.name,
+                "lead": lead,
+                "unit": rec.units[j],
+                "nan_count": int(x.size - finite.size),
+                "max_abs_mv": max_abs,
+                "longest_flat_s": longest_flat_run(x) / rec.fs_hz,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def suite_parameters(limits: ValidationLimits, *, n_samples: int) -> dict[str, Any]:
+    """Values for the suites' ``$PARAMETER`` placeholders."""
+    return {
+        "allowed_fs_hz": list(limits.allowed_fs_hz),
+        "min_duration_s": limits.min_duration_s,
+        "max_duration_s": limits.max_duration_s,
+        "allowed_leads": list(limits.allowed_leads),
+        "physical_limit_mv": limits.physical_limit_mv,
+        "max_flat_s": limits.max_flat_s,
+        "last_sample": max(n_samples - 1, 0),
+        "annotation_symbols": list(ANNOTATION_SYMBOLS),
+    }
+
+
+class SuiteRunner:
+    """A Great Expectations file context with Beatwatch's suites, ready to validate frames.
+
+    Parameters
+    ----------
+    root_dir
+        GX keeps its project (results, Data Docs) in ``<root_dir>/gx``.
+    suites_dir
+        Folder of the versioned suite files (``expectations/``).
+    """
+
+    def __init__(self, root_dir: Path, suites_dir: Path = SUITES_DIR) -> None:
+        import great_expectations as gx  # heavy import, only where validation happens
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self._gx = gx
+        root_dir.mkdir(parents=True, exist_ok=True)
+        ctx = gx.get_context(mode="file", project_root_dir=root_dir)
+        ctx.enable_analytics(False)
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = ctx.data_sources.add_or_update_pandas("beatwatch")
+        self._context = ctx
+        self._checkpoints = {}
+        for name in SUITE_NAMES:
+            spec = json.loads((suites_dir / f"{name}.json").read_text(encoding="utf-8"))
+            suite = ctx.suites.add_or_update(gx.ExpectationSuite(**spec))
+            asset = source.add_dataframe_asset(name)
+            batch = asset.add_batch_definition_whole_dataframe("whole")
+            definition = ctx.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
+            )
+            self._checkpoints[name] = ctx.checkpoints.add_or_update(
+                gx.Checkpoint(
+                    name=f"beatwatch-{name}",
+                    validation_definitions=[definition],
+                    actions=[],
+                    result_format={
+                        "result_format": "SUMMARY",
+                        "unexpected_index_column_names": _INDEX_COLUMNS[name],
+                    },
+                )
+            )
+
+    def validate(
+        self, record: str, suite: str, frame: pd.DataFrame, parameters: Mapping[str, Any], *,
+        run_name: str,
+    ) -> list[ExpectationOutcome]:
+        """Validate ``frame`` against ``suite`` and return one outcome per expectation."""
+        result = self._checkpoints[suite].run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=dict(parameters),
+            run_id=self._gx.RunIdentifier(run_name=f"{run_name}_{record}".replace("/", "_")),
+        )
+        (suite_result,) = result.run_results.values()
+        return [_outcome(record, suite, r) for r in suite_result.results]
+
+    def build_data_docs(self) -> Path:
+        """Render the stored results as HTML; returns the index page."""
+        sites = self._context.build_data_docs()
+        url = next(iter(sites.values()))
+        return Path(url.removeprefix("file://"))
+
+
+@cache
+def suite_runner(root_dir: Path) -> SuiteRunner:
+    """The process's one :class:`SuiteRunner` for ``root_dir`` (set up on first use)."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    return SuiteRunner(root_dir)
+
+
+def _outcome(record: str, suite: str, res: Any) -> ExpectationOutcome:
+    config = res.expectation_config
+    kwargs = config.kwargs
+    column = kwargs.get("column") or (
+        f"{kwargs['column_A']},{kwargs['column_B']}" if "column_A" in kwargs else None
+    )
+    info = res.exception_info or {}
+    if info.get("raised_exception"):
+        observed: Any = {"error": info.get("exception_message")}
+    elif "observed_value" in res.result:
+        observed = res.result["observed_value"]
+    else:
+        observed = {
+            "unexpected_count": res.result.get("unexpected_count", 0),
+            "unexpected": res.result.get("partial_unexpected_index_list")
+            or res.result.get("partial_unexpected_list", []),
+        }
+    return ExpectationOutcome(
+        record=record,
+        suite=suite,
+        expectation=config.type,
+        column=column,
+        success=bool(res.success),
+        observed=json.dumps(_plain(observed), default=str),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy: numpy scalars to Python, NaN to None, long lists cut to 20."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value[:20]]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,1 @@
+"""Prefect flows: each reads like the pipeline diagram and only chains tasks."""

@@ -1,0 +1,84 @@
+"""Connections, schema and publication of the DuckDB warehouse.
+
+DuckDB lets one process write a database file, and a writer's lock keeps readers out. So the
+pipeline never writes the file clinicians open: it writes ``<data>/state/beatwatch.duckdb``
+in short transactions and, at the end of each run, :func:`publish_snapshot` checkpoints it and
+swaps a complete copy into ``<data>/warehouse.duckdb`` with one atomic rename. A reader sees
+the previous night or the new one, never half of one, and never blocks the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+QUERIES_DIR = Path(__file__).resolve().parent / "queries"
+
+_LOCK_RETRIES = 20
+_LOCK_WAIT_S = 0.25
+
+
+def query_sql(name: str) -> str:
+    """The text of the named query ``queries/<name>.sql``."""
+    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Run every DDL file in ``sql/`` in name order. Idempotent: safe to run every time."""
+    for ddl in sorted(SQL_DIR.glob("*.sql")):
+        con.execute(ddl.read_text(encoding="utf-8"))
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open a DuckDB file, retrying for a few seconds while another process holds its lock.
+
+    A lock that outlasts the retries (about 5 s) is re-raised with the file named: that is
+    a second writer, which the pipeline's design rules out, not a transient condition.
+    """
+    if read_only and not path.is_file():
+        raise FileNotFoundError(
+            f"no warehouse at {path}: run `beatwatch ingest` or `beatwatch nightly` first"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(_LOCK_RETRIES):
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt == _LOCK_RETRIES - 1:
+                raise duckdb.IOException(f"cannot open {path}: {exc}") from exc
+            time.sleep(_LOCK_WAIT_S)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def publish_snapshot(work_db: Path, published: Path) -> Path:
+    """Publish a consistent copy of ``work_db`` as ``published``, atomically.
+
+    The working database is checkpointed (its write-ahead log folded in) and closed, copied
+    to a hidden temporary file beside ``published``, flushed, then renamed over it. Readers
+    that already have the old file open keep reading it undisturbed.
+    """
+    with connect(work_db) as con:
+        con.execute("checkpoint")
+    published.parent.mkdir(parents=True, exist_ok=True)
+    tmp = published.parent / f".{published.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        shutil.copyfile(work_db, tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, published)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return published

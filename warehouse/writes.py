@@ -1,0 +1,127 @@
+"""Writes to the pipeline's working database, each in one short transaction.
+
+Every write is idempotent where a re-run could repeat it: a recording and its annotations are
+replaced as a unit, so a run interrupted after the lake rename but before this write leaves
+nothing half-done for the next run to trip over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from beatwatch.ingest import KnownDelivery, StagedRecording
+from beatwatch.quarantine import QuarantineEntry
+from beatwatch.validation import ExpectationOutcome
+from warehouse.store import query_sql
+
+
+def known_deliveries(con: duckdb.DuckDBPyConnection) -> dict[str, KnownDelivery]:
+    """Accepted recordings by name, with the SHA-256 of each of their files."""
+    rows = con.execute(
+        "select record, content_sha256, signal_sha256, source_files from recordings"
+    ).fetchall()
+    return {
+        r: KnownDelivery(r, content, signal, {f["name"]: f["sha256"] for f in files})
+        for r, content, signal, files in rows
+    }
+
+
+def quarantined_contents(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute(query_sql("quarantined_contents")).fetchall()}
+
+
+def insert_recording(
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedRecording,
+    *,
+    signal_path: Path,
+    annotation_path: Path | None,
+    annotator: str,
+    run_id: str,
+) -> None:
+    """Register an accepted recording and load its annotations, replacing any earlier rows."""
+    d = staged.delivery
+    h = staged.header
+    row: dict[str, Any] = {
+        "record": d.name,
+        **h,
+        "n_annotations": staged.n_annotations,
+        "annotator": annotator if annotation_path is not None else None,
+        "content_sha256": d.content_sha256,
+        "signal_sha256": d.signal_sha256,
+        "source_files": [
+            {"name": f.path.name, "bytes": f.bytes, "sha256": f.sha256} for f in d.digests
+        ],
+        "source_dir": str(d.header.parent),
+        "signal_path": str(signal_path),
+        "annotation_path": None if annotation_path is None else str(annotation_path),
+        "ingested_at": datetime.now(UTC),
+        "run_id": run_id,
+    }
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from annotations where record = ?", [d.name])
+        con.execute("delete from recordings where record = ?", [d.name])
+        con.execute(f"insert into recordings ({columns}) values ({marks})", list(row.values()))
+        if annotation_path is not None:
+            con.execute(
+                "insert into annotations select record, sample, time_s, symbol, subtype, chan,"
+                " num, aux_note from read_parquet(?)",
+                [str(annotation_path)],
+            )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def insert_validations(
+    con: duckdb.DuckDBPyConnection, outcomes: Iterable[ExpectationOutcome], *, run_id: str
+) -> None:
+    now = datetime.now(UTC)
+    rows = [
+        (run_id, o.record, o.suite, o.expectation, o.column, o.success, o.observed, now)
+        for o in outcomes
+    ]
+    if rows:
+        con.executemany("insert into validations values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def insert_quarantine(con: duckdb.DuckDBPyConnection, entry: QuarantineEntry) -> None:
+    con.execute(
+        "insert into quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            entry.quarantined_at,
+            entry.run_id,
+            entry.record,
+            entry.kind,
+            entry.reason,
+            entry.failed_file,
+            list(entry.original_paths),
+            entry.quarantine_path,
+            entry.content_sha256,
+        ],
+    )
+
+
+def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, inbox: Path) -> None:
+    con.execute(
+        "insert or replace into ingest_runs (run_id, started_at, inbox) values (?, ?, ?)",
+        [run_id, datetime.now(UTC), str(inbox)],
+    )
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, *, run_id: str, counts: Mapping[str, Any]) -> None:
+    """Fill in a run's counts and stage times (``records_*`` and ``*_s`` columns)."""
+    assignments = ", ".join(f"{column} = ?" for column in counts)
+    con.execute(
+        f"update ingest_runs set finished_at = ?, {assignments} where run_id = ?",
+        [datetime.now(UTC), *counts.values(), run_id],
+    )
