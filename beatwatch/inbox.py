@@ -123,7 +123,7 @@ def _read_checksums(index: Path) -> dict[str, str]:
 
 
 def scan_inbox(inbox: Path, *, annotator: str = "atr") -> InboxScan:
-    """List the record deliveries and stray files in ``inbox`` (searched recursively).
+    """List the record deliveries (oldest first) and stray files in ``inbox``, recursively.
 
     Parameters
     ----------
@@ -147,7 +147,10 @@ def scan_inbox(inbox: Path, *, annotator: str = "atr") -> InboxScan:
     candidates = [p for p in files if p.name not in PHYSIONET_INDEX_FILES]
     claimed: set[Path] = set()
     records: list[RecordDelivery] = []
-    for header in (p for p in candidates if p.suffix == ".hea"):
+    # Oldest delivery first: when two deliveries carry the same samples, the earlier one is
+    # the original and the later one the duplicate.
+    headers = sorted((p for p in candidates if p.suffix == ".hea"), key=lambda p: (p.stat().st_mtime_ns, p))
+    for header in headers:
         delivery = _delivery_for(header, candidates, annotator, checksums)
         claimed.update(delivery.files)
         records.append(delivery)

@@ -201,7 +201,7 @@ def validation_rejection(staged: StagedRecording, outcomes: list[ExpectationOutc
         return None
     d = staged.delivery
     failed_file = d.annotation_file if failed[0].suite == "annotations" else d.header
-    reason = f"{d.header.name} failed validation: " + "; ".join(o.describe() for o in failed)
+    reason = "failed validation: " + "; ".join(o.describe() for o in failed)
     return Rejection(d.name, "validation_failed", reason, failed_file or d.header, d.files, d.content_sha256)
 
 

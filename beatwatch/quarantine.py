@@ -31,6 +31,11 @@ class Rejection:
     """Every file to move out of the inbox together."""
     content_sha256: str | None = None
 
+    @property
+    def message(self) -> str:
+        """The reason, led by the name of the file at fault: what an operator reads."""
+        return f"{self.failed_file.name}: {self.reason}"
+
 
 @dataclass(frozen=True)
 class QuarantineEntry:
@@ -41,6 +46,7 @@ class QuarantineEntry:
     record: str | None
     kind: str
     reason: str
+    """``Rejection.message``: the file at fault, then what is wrong with it."""
     failed_file: str
     original_paths: tuple[str, ...]
     quarantine_path: str
@@ -64,7 +70,7 @@ def quarantine(rejection: Rejection, *, inbox: Path, quarantine_dir: Path, run_i
         run_id=run_id,
         record=rejection.record,
         kind=rejection.kind,
-        reason=rejection.reason,
+        reason=rejection.message,
         failed_file=str(rejection.failed_file),
         original_paths=tuple(str(p) for p in rejection.files),
         quarantine_path=str(folder),

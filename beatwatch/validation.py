@@ -54,7 +54,8 @@ class ExpectationOutcome:
     def describe(self) -> str:
         """One line for a person, e.g. ``signal: longest_flat_s out of range, observed ...``."""
         column = f"({self.column})" if self.column else ""
-        return f"{self.suite}.{self.expectation}{column} failed, observed {self.observed}"
+        observed = self.observed if len(self.observed) <= 160 else self.observed[:157] + "..."
+        return f"{self.suite}.{self.expectation}{column} failed, observed {observed}"
 
 
 def recording_facts(rec: Recording) -> pd.DataFrame:

@@ -67,7 +67,7 @@ def ingest_inbox(settings: Settings) -> IngestSummary:
                 outcome = "accepted"
             else:
                 summary.quarantined.append(quarantine_rejection(rejection, settings, run_id))
-                outcome = f"quarantined: {rejection.reason}"
+                outcome = f"quarantined: {rejection.message}"
         except Exception as exc:  # our bug, not bad input: keep the record, go on with the night
             log.exception("record %s failed; left in the inbox for the next run", delivery.name)
             summary.failed.append((delivery.name, f"{type(exc).__name__}: {exc}"))

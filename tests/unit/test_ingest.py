@@ -1,0 +1,126 @@
+"""The exactly-once rules, quarantine moves and the warehouse writes, without Prefect."""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from beatwatch.ingest import (
+    KnownDelivery,
+    promote_to_lake,
+    stage_recording,
+    triage,
+    validation_rejection,
+)
+from beatwatch.inbox import scan_inbox
+from beatwatch.quarantine import Rejection, quarantine
+from beatwatch.validation import ExpectationOutcome
+from warehouse import apply_schema, connect, publish_snapshot
+from warehouse import writes
+
+
+def _known(delivery) -> KnownDelivery:
+    return KnownDelivery(
+        delivery.name,
+        delivery.content_sha256,
+        delivery.signal_sha256,
+        {d.path.name: d.sha256 for d in delivery.digests},
+    )
+
+
+def test_triage_new_unchanged_duplicate_conflict(tmp_path: Path, make_record) -> None:
+    first = tmp_path / "first"
+    make_record(first, "r1")
+    (accepted,) = scan_inbox(first).records
+
+    inbox = tmp_path / "inbox"
+    make_record(inbox, "r1")  # identical content: unchanged
+    make_record(inbox, "r2", seed=9)  # new
+    make_record(inbox / "again", "r9")  # same samples as r1 under another name: duplicate
+    changed = tmp_path / "changed"
+    make_record(changed, "r1", seed=4)
+    make_record(inbox / "ward", "r3", seed=11)  # new, in a subfolder
+    plan = triage(scan_inbox(inbox), {"r1": _known(accepted)}, quarantined=set())
+    assert sorted(d.name for d in plan.new) == ["r2", "r3"]
+    assert [d.name for d in plan.unchanged] == ["r1"]
+    assert [(r.record, r.kind) for r in plan.rejected] == [("r9", "duplicate")]
+    assert "identical to record 'r1'" in plan.rejected[0].reason
+
+    plan = triage(scan_inbox(changed), {"r1": _known(accepted)}, quarantined=set())
+    (conflict,) = plan.rejected
+    assert conflict.kind == "conflict"
+    assert "r1.dat" in conflict.reason and "never overwritten" in conflict.reason
+
+
+def test_triage_skips_what_was_already_quarantined(tmp_path: Path, make_record) -> None:
+    make_record(tmp_path, "q1")
+    (tmp_path / "q1.dat").unlink()
+    (tmp_path / "junk.txt").write_text("x")
+    scan = scan_inbox(tmp_path)
+    first = triage(scan, {}, quarantined=set())
+    assert {r.kind for r in first.rejected} == {"missing_signal_file", "not_ecg"}
+    again = triage(scan, {}, quarantined={r.content_sha256 for r in first.rejected})
+    assert again.rejected == () and again.new == ()
+
+
+def test_quarantine_moves_originals_and_writes_reason(tmp_path: Path, make_record) -> None:
+    inbox = tmp_path / "inbox"
+    files = make_record(inbox / "sub", "z1")
+    before = {p.name: p.read_bytes() for p in files}
+    rejection = Rejection("z1", "truncated_signal", "z1.dat: truncated", files[0], tuple(files), "abc")
+    entry = quarantine(rejection, inbox=inbox, quarantine_dir=tmp_path / "q", run_id="run1")
+    folder = Path(entry.quarantine_path)
+    assert all(not p.exists() for p in files)
+    after = {p.name: p.read_bytes() for p in (folder / "sub").iterdir()}
+    assert after == before  # every byte kept
+    reason = json.loads((folder / "reason.json").read_text())
+    assert reason["kind"] == "truncated_signal" and reason["record"] == "z1"
+    assert reason["reason"] == f"{files[0].name}: z1.dat: truncated"
+    assert reason["original_paths"] == [str(p) for p in files]
+
+
+def test_stage_validate_commit_roundtrip(tmp_path: Path, make_record) -> None:
+    make_record(tmp_path / "inbox", "w1", duration_s=45.0)
+    (delivery,) = scan_inbox(tmp_path / "inbox").records
+    staged = stage_recording(delivery, tmp_path / "staging")
+    assert staged.signal_file.is_file() and staged.n_annotations > 0
+    ok = [ExpectationOutcome("w1", "signal", "expect_x", "lead", True, "{}")]
+    assert validation_rejection(staged, ok) is None
+    bad = [*ok, ExpectationOutcome("w1", "annotations", "expect_y", "sample", False, '{"n": 1}')]
+    rejection = validation_rejection(staged, bad)
+    assert rejection is not None and rejection.failed_file == delivery.annotation_file
+    assert "annotations.expect_y(sample) failed" in rejection.reason
+
+    signals, annotations = promote_to_lake(staged, tmp_path / "lake")
+    assert not staged.signal_file.exists()
+    db = tmp_path / "work.duckdb"
+    for _ in range(2):  # committing twice replaces, never duplicates
+        with connect(db) as con:
+            apply_schema(con)
+            writes.insert_recording(
+                con, staged, signal_path=signals, annotation_path=annotations, annotator="atr",
+                run_id="r",
+            )
+    published = publish_snapshot(db, tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select count(*) from recordings").fetchone() == (1,)
+        (n_ann,) = con.execute("select count(*) from annotations").fetchone()
+        assert n_ann == staged.n_annotations
+        (files,) = con.execute("select source_files from recordings").fetchone()
+        assert {f["name"] for f in files} == {"w1.hea", "w1.dat", "w1.atr"}
+        row = con.execute("select n_samples, fs_hz, duration_s from recordings").fetchone()
+        assert row == (45 * 360, 360.0, 45.0)
+
+
+def test_schema_is_idempotent(tmp_path: Path) -> None:
+    with connect(tmp_path / "w.duckdb") as con:
+        apply_schema(con)
+        apply_schema(con)
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert {"recordings", "annotations", "validations", "quarantine", "ingest_runs"} <= tables
+
+
+def test_read_only_connect_names_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no warehouse at"), connect(tmp_path / "x.duckdb", read_only=True):
+        pass

@@ -1,0 +1,118 @@
+"""Signal profiling and the Great Expectations suites, on constructed frames."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from beatwatch.settings import ValidationLimits
+from beatwatch.validation import (
+    SuiteRunner,
+    longest_flat_run,
+    signal_profile,
+    suite_parameters,
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], 0),
+        ([1.0], 1),
+        ([1.0, 2.0, 3.0], 1),
+        ([1.0, 1.0, 2.0, 2.0, 2.0, 3.0], 3),
+        ([5.0] * 10, 10),
+        ([np.nan, np.nan, 1.0], 1),  # NaN never equals NaN: not a flat run
+    ],
+)
+def test_longest_flat_run(values: list[float], expected: int) -> None:
+    assert longest_flat_run(np.asarray(values, dtype=np.float32)) == expected
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> SuiteRunner:
+    return SuiteRunner(tmp_path_factory.mktemp("gx"))
+
+
+def _params(n_samples: int = 21_600) -> dict:
+    return suite_parameters(ValidationLimits(), n_samples=n_samples)
+
+
+def _facts(**overrides) -> pd.DataFrame:
+    row = dict(record="r", fs_hz=360.0, duration_s=60.0, n_leads=2, n_samples=21_600,
+               n_samples_header=21_600)
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def test_recording_suite_passes_good_facts(runner: SuiteRunner) -> None:
+    outcomes = runner.validate("r", "recording", _facts(), _params(), run_name="t")
+    assert len(outcomes) == 4
+    assert all(o.success for o in outcomes)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "failing_column"),
+    [
+        ({"fs_hz": 333.0}, "fs_hz"),
+        ({"duration_s": 4.0}, "duration_s"),
+        ({"n_samples_header": 30_000}, "n_samples,n_samples_header"),
+        ({"n_leads": 0}, "n_leads"),
+    ],
+)
+def test_recording_suite_catches(runner: SuiteRunner, overrides: dict, failing_column: str) -> None:
+    outcomes = runner.validate("r", "recording", _facts(**overrides), _params(), run_name="t")
+    failed = [o for o in outcomes if not o.success]
+    assert [o.column for o in failed] == [failing_column]
+    assert failed[0].describe().startswith("recording.expect_")
+
+
+def test_signal_suite_names_the_lead(runner: SuiteRunner) -> None:
+    profile = pd.DataFrame(
+        [
+            dict(record="r", lead="MLII", unit="mV", nan_count=0, max_abs_mv=2.1, longest_flat_s=0.2),
+            dict(record="r", lead="V1", unit="mV", nan_count=7, max_abs_mv=1.5, longest_flat_s=312.0),
+        ]
+    )
+    outcomes = runner.validate("r", "signal", profile, _params(), run_name="t")
+    failed = {o.column: json.loads(o.observed) for o in outcomes if not o.success}
+    assert set(failed) == {"nan_count", "longest_flat_s"}
+    assert failed["longest_flat_s"]["unexpected"][0]["lead"] == "V1"
+    assert failed["nan_count"]["unexpected_count"] == 1
+
+
+def test_annotation_suite(runner: SuiteRunner) -> None:
+    good = pd.DataFrame({"sample": [10, 400, 400, 900], "symbol": ["N", "V", "+", "N"]})
+    assert all(o.success for o in runner.validate("r", "annotations", good, _params(1000), run_name="t"))
+    bad = pd.DataFrame({"sample": [10, 900, 400, 5000], "symbol": ["N", "N", "Z", "N"]})
+    failed = {
+        o.expectation
+        for o in runner.validate("r", "annotations", bad, _params(1000), run_name="t")
+        if not o.success
+    }
+    assert failed == {
+        "expect_column_values_to_be_increasing",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+    }
+
+
+def test_signal_profile_in_millivolts(tmp_path: Path, make_record) -> None:
+    from beatwatch.inbox import scan_inbox
+    from beatwatch.recording import read_wfdb_recording
+
+    make_record(tmp_path, "p1", duration_s=40.0)
+    rec = read_wfdb_recording(scan_inbox(tmp_path).records[0])
+    profile = signal_profile(rec)
+    assert profile["lead"].tolist() == list(rec.leads)
+    assert (profile["nan_count"] == 0).all()
+    np.testing.assert_allclose(profile["max_abs_mv"], np.abs(rec.signals).max(axis=0), rtol=1e-6)
+    assert (profile["longest_flat_s"] < 1.0).all()
+
+
+def test_data_docs_are_built(runner: SuiteRunner) -> None:
+    runner.validate("r", "recording", _facts(), _params(), run_name="docs")
+    index = runner.build_data_docs()
+    assert index.name == "index.html" and index.is_file()
