@@ -132,8 +132,8 @@ def demo(
     typer.echo(
         "\nTry some SQL (read-only, safe while the pipeline runs):\n"
         f"  beatwatch sql --data-dir {settings.data_dir} "
-        "\"select record, symbol, count(*) as n from annotations group by all order by n desc\"\n"
-        f"  duckdb -readonly {settings.warehouse_path} \"select * from recording_overview\""
+        '"select record, symbol, count(*) as n from annotations group by all order by n desc"\n'
+        f'  duckdb -readonly {settings.warehouse_path} "select * from recording_overview"'
     )
     raise typer.Exit(1 if summary.failed else 0)
 
@@ -162,7 +162,10 @@ def _status_text(settings: Settings) -> str:
     from warehouse import connect, query_sql
 
     if not settings.warehouse_path.is_file():
-        return f"No warehouse yet at {settings.warehouse_path}: run `beatwatch demo` or `beatwatch ingest`."
+        return (
+            f"No warehouse yet at {settings.warehouse_path}: "
+            "run `beatwatch demo` or `beatwatch ingest`."
+        )
     with connect(settings.warehouse_path, read_only=True) as con:
         (recs, hours, anns, quarantined, failed, runs) = con.execute(
             query_sql("status_counts")
@@ -178,7 +181,8 @@ def _status_text(settings: Settings) -> str:
         lines.append("  recent runs (found / new / unchanged / quarantined / failed):")
         for run_id, started, _fin, found, new, same, quar, fail in recent:
             lines.append(
-                f"    {started:%Y-%m-%d %H:%M} {run_id[:8]}  {found} / {new} / {same} / {quar} / {fail}"
+                f"    {started:%Y-%m-%d %H:%M} {run_id[:8]}  "
+                f"{found} / {new} / {same} / {quar} / {fail}"
             )
     if rejected:
         lines.append("  latest quarantine entries:")

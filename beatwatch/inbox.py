@@ -149,7 +149,9 @@ def scan_inbox(inbox: Path, *, annotator: str = "atr") -> InboxScan:
     records: list[RecordDelivery] = []
     # Oldest delivery first: when two deliveries carry the same samples, the earlier one is
     # the original and the later one the duplicate.
-    headers = sorted((p for p in candidates if p.suffix == ".hea"), key=lambda p: (p.stat().st_mtime_ns, p))
+    headers = sorted(
+        (p for p in candidates if p.suffix == ".hea"), key=lambda p: (p.stat().st_mtime_ns, p)
+    )
     for header in headers:
         delivery = _delivery_for(header, candidates, annotator, checksums)
         claimed.update(delivery.files)
@@ -168,7 +170,9 @@ def _delivery_for(
     problem: RejectedInput | None = None
     signal_files: tuple[Path, ...] = ()
     if header.stat().st_size == 0:
-        problem = RejectedInput(header, "empty file: a WFDB header cannot be empty", kind="empty_file")
+        problem = RejectedInput(
+            header, "empty file: a WFDB header cannot be empty", kind="empty_file"
+        )
     else:
         try:
             parsed = wfdb.rdheader(str(folder / name))

@@ -16,13 +16,17 @@ Accepted originals are left where they were delivered; rejected ones are moved t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from beatwatch import lake
+from beatwatch.errors import RejectedInput
 from beatwatch.inbox import InboxScan, RecordDelivery, sha256_file
 from beatwatch.quarantine import Rejection
 from beatwatch.recording import read_wfdb_recording
@@ -30,10 +34,13 @@ from beatwatch.settings import ValidationLimits
 from beatwatch.validation import (
     ExpectationOutcome,
     SuiteRunner,
+    annotation_frame,
     recording_facts,
     signal_profile,
     suite_parameters,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,9 +63,7 @@ class Triage:
     rejected: tuple[Rejection, ...]
 
 
-def triage(
-    scan: InboxScan, known: Mapping[str, KnownDelivery], quarantined: set[str]
-) -> Triage:
+def triage(scan: InboxScan, known: Mapping[str, KnownDelivery], quarantined: set[str]) -> Triage:
     """Apply the exactly-once rules in the module docstring to one inbox scan."""
     by_signal = {k.signal_sha256: k.record for k in known.values()}
     new: list[RecordDelivery] = []
@@ -100,13 +105,17 @@ def _reject_delivery(
     if d.name in seen_names:
         first = seen_names[d.name].header
         return reject(
-            "conflict", f"record {d.name!r} is delivered twice in this inbox (also {first})", d.header
+            "conflict",
+            f"record {d.name!r} is delivered twice in this inbox (also {first})",
+            d.header,
         )
     accepted = known.get(d.name)
     if accepted is not None and accepted.content_sha256 != d.content_sha256:
         delivered = {p.path.name: p.sha256 for p in d.digests}
         changed = sorted(
-            n for n in set(delivered) | set(accepted.files) if delivered.get(n) != accepted.files.get(n)
+            n
+            for n in set(delivered) | set(accepted.files)
+            if delivered.get(n) != accepted.files.get(n)
         )
         return reject(
             "conflict",
@@ -180,21 +189,96 @@ def stage_recording(delivery: RecordDelivery, staging_dir: Path) -> StagedRecord
     )
 
 
-def validate_staged(
-    staged: StagedRecording, runner: SuiteRunner, limits: ValidationLimits, *, run_id: str
-) -> list[ExpectationOutcome]:
-    """Run the recording, signal and (if present) annotation suites on a staged record."""
-    name = staged.delivery.name
-    params = suite_parameters(limits, n_samples=int(staged.header["n_samples"]))  # type: ignore[call-overload]
-    outcomes = runner.validate(name, "recording", staged.facts, params, run_name=run_id)
-    outcomes += runner.validate(name, "signal", staged.profile, params, run_name=run_id)
-    if staged.annotation_file is not None:
-        frame = pd.read_parquet(staged.annotation_file, columns=["sample", "symbol"])
-        outcomes += runner.validate(name, "annotations", frame, params, run_name=run_id)
+@dataclass
+class StageBatch:
+    """What staging a night's new deliveries produced."""
+
+    staged: list[StagedRecording] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(record, error) for unexpected errors: a bug, not bad input; the record stays put."""
+
+
+def stage_all(
+    deliveries: Sequence[RecordDelivery],
+    staging_dir: Path,
+    *,
+    workers: int = 2,
+    progress: Callable[[int, int, str, str], None] | None = None,
+) -> StageBatch:
+    """Stage every delivery, ``workers`` at a time; one bad record never stops the others.
+
+    ``progress(done, total, record, outcome)`` is called as each record finishes.
+    """
+    batch = StageBatch()
+
+    def one(delivery: RecordDelivery) -> tuple[RecordDelivery, object]:
+        try:
+            return delivery, stage_recording(delivery, staging_dir)
+        except RejectedInput as exc:
+            return delivery, Rejection(
+                delivery.name,
+                exc.kind,
+                exc.reason,
+                exc.path,
+                delivery.files,
+                delivery.content_sha256,
+            )
+        except Exception as exc:  # a bug, not bad input: report it, keep the originals
+            log.exception("staging %s failed", delivery.name)
+            return delivery, exc
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for done, (delivery, result) in enumerate(pool.map(one, deliveries), 1):
+            if isinstance(result, StagedRecording):
+                batch.staged.append(result)
+                outcome = "read"
+            elif isinstance(result, Rejection):
+                batch.rejected.append(result)
+                outcome = f"rejected: {result.message}"
+            else:
+                batch.failed.append((delivery.name, f"{type(result).__name__}: {result}"))
+                outcome = f"FAILED: {result!r}"
+            if progress is not None:
+                progress(done, len(deliveries), delivery.name, outcome)
+    return batch
+
+
+def validate_all(
+    staged: Sequence[StagedRecording], runner: SuiteRunner, limits: ValidationLimits, *, run_id: str
+) -> dict[str, list[ExpectationOutcome]]:
+    """Run the recording, signal and annotation suites over every staged record at once."""
+    params = suite_parameters(limits)
+    frames = {
+        "recording": pd.concat([s.facts for s in staged], ignore_index=True),
+        "signal": pd.concat([s.profile for s in staged], ignore_index=True),
+        "annotations": pd.concat(
+            [_annotation_frame(s) for s in staged if s.annotation_file is not None]
+            or [annotation_frame("", np.zeros(0, np.int64), np.zeros(0, str), 0)],
+            ignore_index=True,
+        ),
+    }
+    outcomes: dict[str, list[ExpectationOutcome]] = {s.delivery.name: [] for s in staged}
+    for suite, frame in frames.items():
+        for record, results in runner.validate(
+            suite, frame, params, run_name=f"{run_id}-{suite}"
+        ).items():
+            outcomes[record].extend(results)
     return outcomes
 
 
-def validation_rejection(staged: StagedRecording, outcomes: list[ExpectationOutcome]) -> Rejection | None:
+def _annotation_frame(staged: StagedRecording) -> pd.DataFrame:
+    assert staged.annotation_file is not None
+    table = pd.read_parquet(staged.annotation_file, columns=["sample", "symbol"])
+    n_samples = int(staged.header["n_samples"])  # type: ignore[call-overload]
+    return annotation_frame(
+        staged.delivery.name, table["sample"].to_numpy(), table["symbol"].to_numpy(), n_samples
+    )
+
+
+def validation_rejection(
+    staged: StagedRecording, outcomes: list[ExpectationOutcome]
+) -> Rejection | None:
     """A rejection naming every failed expectation, or ``None`` if all passed."""
     failed = [o for o in outcomes if not o.success]
     if not failed:
@@ -202,7 +286,9 @@ def validation_rejection(staged: StagedRecording, outcomes: list[ExpectationOutc
     d = staged.delivery
     failed_file = d.annotation_file if failed[0].suite == "annotations" else d.header
     reason = "failed validation: " + "; ".join(o.describe() for o in failed)
-    return Rejection(d.name, "validation_failed", reason, failed_file or d.header, d.files, d.content_sha256)
+    return Rejection(
+        d.name, "validation_failed", reason, failed_file or d.header, d.files, d.content_sha256
+    )
 
 
 def promote_to_lake(staged: StagedRecording, lake_dir: Path) -> tuple[Path, Path | None]:

@@ -55,7 +55,9 @@ class QuarantineEntry:
     """False when the inbox was read-only and the files were copied, not moved."""
 
 
-def quarantine(rejection: Rejection, *, inbox: Path, quarantine_dir: Path, run_id: str) -> QuarantineEntry:
+def quarantine(
+    rejection: Rejection, *, inbox: Path, quarantine_dir: Path, run_id: str
+) -> QuarantineEntry:
     """Move ``rejection.files`` from ``inbox`` into a new quarantine folder with its reason.
 
     ``reason.json`` is written before anything moves, so an interrupted quarantine still

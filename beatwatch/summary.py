@@ -39,7 +39,8 @@ class IngestSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(record, error) for internal errors; those records stay in the inbox."""
     stage_s: dict[str, float] = field(default_factory=dict)
-    """Wall time per stage (scan, ingest, validate, publish), seconds."""
+    """Wall time per stage (scan, ingest, validate, publish), seconds; shared with the
+    timer, so stages timed after the summary is made still show."""
     warehouse: Path | None = None
     data_docs: Path | None = None
 
@@ -74,7 +75,9 @@ class IngestSummary:
             for q in self.quarantined[:15]:
                 lines.append(f"    - [{q.kind}] {q.reason}")
             if len(self.quarantined) > 15:
-                lines.append(f"    ... and {len(self.quarantined) - 15} more (see `beatwatch status`)")
+                lines.append(
+                    f"    ... and {len(self.quarantined) - 15} more (see `beatwatch status`)"
+                )
             lines.append(f"    folder: {Path(self.quarantined[0].quarantine_path).parent}")
         for record, error in self.failed:
             lines.append(f"  FAILED {record}: {error} (left in the inbox, retried next run)")

@@ -1,37 +1,39 @@
-"""Tasks of the ingest stage: scan, triage, stage, validate, commit, quarantine, publish.
+"""Tasks of the ingest stage: scan, triage, read, validate, commit, quarantine, publish.
 
-They add orchestration only. Side effects (files, warehouse rows) make result caching wrong
-here, so these tasks use ``NO_CACHE``; exactly-once comes from content hashes in the
-warehouse instead (see ``beatwatch.ingest``).
+They add orchestration only: names, retries, logging. Each works on the whole night's batch,
+so Prefect's per-task cost is paid a handful of times a night, not per record. Side effects
+(files, warehouse rows) make result caching wrong here, so these tasks use ``NO_CACHE``;
+exactly-once comes from content hashes in the warehouse instead (see ``beatwatch.ingest``).
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from beatwatch.errors import RejectedInput
 from beatwatch.inbox import InboxScan, RecordDelivery, scan_inbox
 from beatwatch.ingest import (
+    StageBatch,
     StagedRecording,
     Triage,
     promote_to_lake,
-    stage_recording,
+    stage_all,
     triage,
-    validate_staged,
+    validate_all,
     validation_rejection,
 )
 from beatwatch.quarantine import QuarantineEntry, Rejection, quarantine
 from beatwatch.settings import Settings
 from beatwatch.validation import suite_runner
-from warehouse import apply_schema, connect, publish_snapshot
-from warehouse import writes
+from warehouse import apply_schema, connect, publish_snapshot, writes
 
-# Writes to the working database retry briefly: the only contention is a lock held by a
-# concurrent publish or a clinician mistakenly opening the private file.
-_DB_RETRIES = dict(retries=2, retry_delay_seconds=1)
+# Warehouse writes retry briefly: the only contention is a lock held by a concurrent publish
+# or by someone who opened the pipeline's private file by mistake.
+_DB_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 
 
 @task(name="scan-inbox", cache_policy=NO_CACHE)
@@ -41,67 +43,94 @@ def scan(settings: Settings) -> InboxScan:
 
 @task(name="triage-deliveries", cache_policy=NO_CACHE, **_DB_RETRIES)
 def triage_deliveries(found: InboxScan, settings: Settings, run_id: str) -> Triage:
+    """Sort the scan into new, unchanged and rejected; registers the run."""
     with connect(settings.work_db_path) as con:
         apply_schema(con)
         writes.start_run(con, run_id=run_id, inbox=settings.inbox)
         return triage(found, writes.known_deliveries(con), writes.quarantined_contents(con))
 
 
-@task(name="quarantine", task_run_name="quarantine-{rejection.kind}", cache_policy=NO_CACHE)
-def quarantine_rejection(rejection: Rejection, settings: Settings, run_id: str) -> QuarantineEntry:
-    entry = quarantine(
-        rejection, inbox=settings.inbox, quarantine_dir=settings.quarantine_dir, run_id=run_id
-    )
-    with connect(settings.work_db_path) as con:
-        writes.insert_quarantine(con, entry)
-    return entry
+@task(name="read-records", cache_policy=NO_CACHE)
+def read_records(
+    deliveries: Sequence[RecordDelivery], settings: Settings, run_id: str
+) -> StageBatch:
+    """Read each new record with wfdb into staging Parquet, logging progress."""
+    log = get_run_logger()
+
+    def progress(done: int, total: int, record: str, outcome: str) -> None:
+        log.info("read %d/%d %s: %s", done, total, record, outcome)
+
+    return stage_all(deliveries, settings.staging_dir / run_id, progress=progress)
 
 
-@task(name="stage-record", task_run_name="stage-{delivery.name}", cache_policy=NO_CACHE)
-def stage(delivery: RecordDelivery, settings: Settings, run_id: str) -> StagedRecording | Rejection:
-    """Read with wfdb into staging Parquet; bad input becomes a :class:`Rejection`."""
-    try:
-        return stage_recording(delivery, settings.staging_dir / run_id)
-    except RejectedInput as exc:
-        return Rejection(
-            delivery.name, exc.kind, exc.reason, exc.path, delivery.files, delivery.content_sha256
-        )
-
-
-@task(name="validate-record", task_run_name="validate-{staged.delivery.name}", cache_policy=NO_CACHE)
-def validate(staged: StagedRecording, settings: Settings, run_id: str) -> Rejection | None:
-    """Run the expectation suites, store every result, and say whether the record fails."""
-    outcomes = validate_staged(
+@task(name="validate-records", cache_policy=NO_CACHE, **_DB_RETRIES)
+def validate_records(
+    staged: Sequence[StagedRecording], settings: Settings, run_id: str
+) -> tuple[list[StagedRecording], list[Rejection]]:
+    """Run the expectation suites, store every result; split into accepted and rejected."""
+    if not staged:
+        return [], []
+    outcomes = validate_all(
         staged, suite_runner(settings.data_dir), settings.validation, run_id=run_id
     )
     with connect(settings.work_db_path) as con:
-        writes.insert_validations(con, outcomes, run_id=run_id)
-    return validation_rejection(staged, outcomes)
+        writes.insert_validations(con, [o for per in outcomes.values() for o in per], run_id=run_id)
+    accepted, rejected = [], []
+    for s in staged:
+        rejection = validation_rejection(s, outcomes[s.delivery.name])
+        if rejection is None:
+            accepted.append(s)
+        else:
+            rejected.append(rejection)
+    get_run_logger().info(
+        "validated %d records: %d passed, %d failed", len(staged), len(accepted), len(rejected)
+    )
+    return accepted, rejected
 
 
-@task(name="commit-record", task_run_name="commit-{staged.delivery.name}", cache_policy=NO_CACHE, **_DB_RETRIES)
-def commit(staged: StagedRecording, settings: Settings, run_id: str) -> None:
-    """Move the staged Parquet into the lake, then register the recording."""
-    signals, annotations = promote_to_lake(staged, settings.lake_dir)
+@task(name="commit-records", cache_policy=NO_CACHE, **_DB_RETRIES)
+def commit_records(staged: Sequence[StagedRecording], settings: Settings, run_id: str) -> list[str]:
+    """Move each accepted record's Parquet into the lake, then register it (one transaction
+    per record)."""
     with connect(settings.work_db_path) as con:
-        writes.insert_recording(
-            con,
-            staged,
-            signal_path=signals,
-            annotation_path=annotations,
-            annotator=settings.annotator,
-            run_id=run_id,
-        )
+        for s in staged:
+            signals, annotations = promote_to_lake(s, settings.lake_dir)
+            writes.insert_recording(
+                con,
+                s,
+                signal_path=signals,
+                annotation_path=annotations,
+                annotator=settings.annotator,
+                run_id=run_id,
+            )
+    return [s.delivery.name for s in staged]
+
+
+@task(name="quarantine", cache_policy=NO_CACHE)
+def quarantine_all(
+    rejections: Sequence[Rejection], settings: Settings, run_id: str
+) -> list[QuarantineEntry]:
+    """Move every rejected delivery to quarantine with its reason, and record it."""
+    log = get_run_logger()
+    entries = []
+    with connect(settings.work_db_path) as con:
+        for rejection in rejections:
+            entry = quarantine(
+                rejection,
+                inbox=settings.inbox,
+                quarantine_dir=settings.quarantine_dir,
+                run_id=run_id,
+            )
+            writes.insert_quarantine(con, entry)
+            log.warning("quarantined %s", entry.reason)
+            entries.append(entry)
+    return entries
 
 
 @task(name="discard-staging", cache_policy=NO_CACHE)
 def discard_staging(settings: Settings, run_id: str) -> None:
-    """Remove this run's staging files (derived data; the originals are untouched)."""
-    folder = settings.staging_dir / run_id
-    for leftover in folder.glob("*") if folder.is_dir() else ():
-        leftover.unlink()
-    if folder.is_dir():
-        folder.rmdir()
+    """Remove this run's staging folder (derived data; the originals are untouched)."""
+    shutil.rmtree(settings.staging_dir / run_id, ignore_errors=True)
 
 
 @task(name="build-data-docs", cache_policy=NO_CACHE)

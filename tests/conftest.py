@@ -17,13 +17,18 @@ for name in [k for k in os.environ if k.startswith("BEATWATCH_")]:
     del os.environ[name]  # the tests choose their own data folders
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("BEATWATCH_TEST_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("BEATWATCH_TEST_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
+)
 
 
 def _shared_dataset(relative: str, marker_file: str) -> Path:
     path = SHARED_DATA / relative
     if not (path / marker_file).is_file():
-        message = f"shared data set missing: {path / marker_file} (expected ../shared/data beside the repo)"
+        message = (
+            f"shared data set missing: {path / marker_file} "
+            "(expected ../shared/data beside the repo)"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -27,21 +27,32 @@ def ingested(mitdb_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 def _count(data: Path, sql: str) -> int:
     """Count rows from a separate process holding a read-only connection."""
-    code = "import duckdb,sys;print(duckdb.connect(sys.argv[1],read_only=True).execute(sys.argv[2]).fetchone()[0])"
+    code = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True);"
+        "print(con.execute(sys.argv[2]).fetchone()[0])"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code, str(data / "warehouse.duckdb"), sql],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return int(out.stdout)
 
 
 def test_every_record_and_annotation_lands(ingested) -> None:
     data, first, _ = ingested
-    assert len(first.new) == N_RECORDS and not first.quarantined and not first.failed
+    assert len(first.new) == N_RECORDS
+    assert not first.quarantined
+    assert not first.failed
     assert _count(data, "select count(*) from recordings") == N_RECORDS
     assert _count(data, "select count(*) from annotations") == N_ANNOTATIONS
     assert _count(data, "select sum(n_annotations) from recordings") == N_ANNOTATIONS
-    assert _count(data, "select count(*) from recordings where fs_hz = 360 and n_samples = 650000") == N_RECORDS
+    assert (
+        _count(data, "select count(*) from recordings where fs_hz = 360 and n_samples = 650000")
+        == N_RECORDS
+    )
     assert _count(data, "select count(*) from validations where not success") == 0
 
 
@@ -65,7 +76,9 @@ def test_signal_parquet_equals_wfdb_physical_signal(ingested, mitdb_dir: Path) -
 
 def test_second_run_adds_nothing_and_says_so(ingested) -> None:
     data, _, second = ingested
-    assert second.new == [] and second.quarantined == [] and second.failed == []
+    assert second.new == []
+    assert second.quarantined == []
+    assert second.failed == []
     assert len(second.unchanged) == N_RECORDS
     assert "nothing new" in second.render()
     assert _count(data, "select count(*) from recordings") == N_RECORDS

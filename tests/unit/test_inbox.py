@@ -44,7 +44,8 @@ def test_missing_signal_file_is_a_problem(tmp_path: Path, make_record) -> None:
 def test_empty_header_is_a_problem(tmp_path: Path) -> None:
     (tmp_path / "e1.hea").write_text("")
     (delivery,) = scan_inbox(tmp_path).records
-    assert delivery.problem is not None and delivery.problem.kind == "empty_file"
+    assert delivery.problem is not None
+    assert delivery.problem.kind == "empty_file"
 
 
 def test_checksum_list_is_enforced(tmp_path: Path, make_record) -> None:
@@ -62,7 +63,8 @@ def test_checksum_list_is_enforced(tmp_path: Path, make_record) -> None:
 
     problems = {d.name: d.problem for d in scan.records}
     assert problems["s1"] is None
-    assert problems["s2"] is not None and problems["s2"].kind == "checksum_mismatch"
+    assert problems["s2"] is not None
+    assert problems["s2"].kind == "checksum_mismatch"
     assert problems["s2"].path == dat
     assert scan.strays == ()  # index files are not strays
     assert {p.name for p in scan.index_files} == {"SHA256SUMS.txt", "RECORDS"}
@@ -83,4 +85,5 @@ def test_content_identity(tmp_path: Path, make_record) -> None:
 
 def test_missing_inbox_scans_empty(tmp_path: Path) -> None:
     scan = scan_inbox(tmp_path / "nope")
-    assert scan.records == () and scan.strays == ()
+    assert scan.records == ()
+    assert scan.strays == ()

@@ -6,6 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from beatwatch.inbox import scan_inbox
 from beatwatch.ingest import (
     KnownDelivery,
     promote_to_lake,
@@ -13,11 +14,9 @@ from beatwatch.ingest import (
     triage,
     validation_rejection,
 )
-from beatwatch.inbox import scan_inbox
 from beatwatch.quarantine import Rejection, quarantine
 from beatwatch.validation import ExpectationOutcome
-from warehouse import apply_schema, connect, publish_snapshot
-from warehouse import writes
+from warehouse import apply_schema, connect, publish_snapshot, writes
 
 
 def _known(delivery) -> KnownDelivery:
@@ -50,7 +49,8 @@ def test_triage_new_unchanged_duplicate_conflict(tmp_path: Path, make_record) ->
     plan = triage(scan_inbox(changed), {"r1": _known(accepted)}, quarantined=set())
     (conflict,) = plan.rejected
     assert conflict.kind == "conflict"
-    assert "r1.dat" in conflict.reason and "never overwritten" in conflict.reason
+    assert "r1.dat" in conflict.reason
+    assert "never overwritten" in conflict.reason
 
 
 def test_triage_skips_what_was_already_quarantined(tmp_path: Path, make_record) -> None:
@@ -61,21 +61,25 @@ def test_triage_skips_what_was_already_quarantined(tmp_path: Path, make_record) 
     first = triage(scan, {}, quarantined=set())
     assert {r.kind for r in first.rejected} == {"missing_signal_file", "not_ecg"}
     again = triage(scan, {}, quarantined={r.content_sha256 for r in first.rejected})
-    assert again.rejected == () and again.new == ()
+    assert again.rejected == ()
+    assert again.new == ()
 
 
 def test_quarantine_moves_originals_and_writes_reason(tmp_path: Path, make_record) -> None:
     inbox = tmp_path / "inbox"
     files = make_record(inbox / "sub", "z1")
     before = {p.name: p.read_bytes() for p in files}
-    rejection = Rejection("z1", "truncated_signal", "z1.dat: truncated", files[0], tuple(files), "abc")
+    rejection = Rejection(
+        "z1", "truncated_signal", "z1.dat: truncated", files[0], tuple(files), "abc"
+    )
     entry = quarantine(rejection, inbox=inbox, quarantine_dir=tmp_path / "q", run_id="run1")
     folder = Path(entry.quarantine_path)
     assert all(not p.exists() for p in files)
     after = {p.name: p.read_bytes() for p in (folder / "sub").iterdir()}
     assert after == before  # every byte kept
     reason = json.loads((folder / "reason.json").read_text())
-    assert reason["kind"] == "truncated_signal" and reason["record"] == "z1"
+    assert reason["kind"] == "truncated_signal"
+    assert reason["record"] == "z1"
     assert reason["reason"] == f"{files[0].name}: z1.dat: truncated"
     assert reason["original_paths"] == [str(p) for p in files]
 
@@ -84,12 +88,14 @@ def test_stage_validate_commit_roundtrip(tmp_path: Path, make_record) -> None:
     make_record(tmp_path / "inbox", "w1", duration_s=45.0)
     (delivery,) = scan_inbox(tmp_path / "inbox").records
     staged = stage_recording(delivery, tmp_path / "staging")
-    assert staged.signal_file.is_file() and staged.n_annotations > 0
+    assert staged.signal_file.is_file()
+    assert staged.n_annotations > 0
     ok = [ExpectationOutcome("w1", "signal", "expect_x", "lead", True, "{}")]
     assert validation_rejection(staged, ok) is None
     bad = [*ok, ExpectationOutcome("w1", "annotations", "expect_y", "sample", False, '{"n": 1}')]
     rejection = validation_rejection(staged, bad)
-    assert rejection is not None and rejection.failed_file == delivery.annotation_file
+    assert rejection is not None
+    assert rejection.failed_file == delivery.annotation_file
     assert "annotations.expect_y(sample) failed" in rejection.reason
 
     signals, annotations = promote_to_lake(staged, tmp_path / "lake")
@@ -99,7 +105,11 @@ def test_stage_validate_commit_roundtrip(tmp_path: Path, make_record) -> None:
         with connect(db) as con:
             apply_schema(con)
             writes.insert_recording(
-                con, staged, signal_path=signals, annotation_path=annotations, annotator="atr",
+                con,
+                staged,
+                signal_path=signals,
+                annotation_path=annotations,
+                annotator="atr",
                 run_id="r",
             )
     published = publish_snapshot(db, tmp_path / "warehouse.duckdb")
@@ -117,10 +127,15 @@ def test_schema_is_idempotent(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con:
         apply_schema(con)
         apply_schema(con)
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        tables = {
+            r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+        }
     assert {"recordings", "annotations", "validations", "quarantine", "ingest_runs"} <= tables
 
 
 def test_read_only_connect_names_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no warehouse at"), connect(tmp_path / "x.duckdb", read_only=True):
+    with (
+        pytest.raises(FileNotFoundError, match="no warehouse at"),
+        connect(tmp_path / "x.duckdb", read_only=True),
+    ):
         pass

@@ -62,7 +62,8 @@ def test_corrupt_header_is_found_while_scanning(tmp_path: Path) -> None:
     (tmp_path / "r5.hea").write_text("this is not\x00 a header\n")
     (tmp_path / "r5.dat").write_bytes(b"\x00" * 30)
     delivery = _only_delivery(tmp_path)
-    assert delivery.problem is not None and delivery.problem.kind == "corrupt_header"
+    assert delivery.problem is not None
+    assert delivery.problem.kind == "corrupt_header"
     assert set(delivery.files) == {tmp_path / "r5.hea", tmp_path / "r5.dat"}
     with pytest.raises(RejectedInput, match="corrupt header"):
         read_wfdb_recording(delivery)
@@ -71,8 +72,10 @@ def test_corrupt_header_is_found_while_scanning(tmp_path: Path) -> None:
 def test_annotation_made_for_another_sampling_rate(tmp_path: Path, make_record) -> None:
     make_record(tmp_path, "r6", fs_hz=360.0)
     (tmp_path / "r6.atr").unlink()
-    wfdb.wrann("r6", "atr", np.array([100, 400]), symbol=["N", "N"], fs=250, write_dir=str(tmp_path))
-    with pytest.raises(RejectedInput, match="made for 250 Hz.*does not belong") as err:
+    wfdb.wrann(
+        "r6", "atr", np.array([100, 400]), symbol=["N", "N"], fs=250, write_dir=str(tmp_path)
+    )
+    with pytest.raises(RejectedInput, match=r"made for 250 Hz.*does not belong") as err:
         read_wfdb_recording(_only_delivery(tmp_path))
     assert err.value.path == tmp_path / "r6.atr"
     assert err.value.kind == "foreign_annotation"

@@ -15,7 +15,9 @@ def test_layout_follows_data_dir(tmp_path: Path) -> None:
     assert s.work_db_path.parent == s.state_dir
 
 
-def test_explicit_beats_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_beats_environment_beats_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     toml = tmp_path / "beatwatch.toml"
     toml.write_text(f'data_dir = "{tmp_path / "from_toml"}"\n[validation]\nmax_flat_s = 5.0\n')
     assert load_settings(config_file=toml).data_dir == tmp_path / "from_toml"
@@ -37,7 +39,7 @@ def test_relative_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_missing_config_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="nope.toml"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.toml"):
         load_settings(config_file=tmp_path / "nope.toml")
 
 

@@ -10,6 +10,7 @@ import pytest
 from beatwatch.settings import ValidationLimits
 from beatwatch.validation import (
     SuiteRunner,
+    annotation_frame,
     longest_flat_run,
     signal_profile,
     suite_parameters,
@@ -36,21 +37,28 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> SuiteRunner:
     return SuiteRunner(tmp_path_factory.mktemp("gx"))
 
 
-def _params(n_samples: int = 21_600) -> dict:
-    return suite_parameters(ValidationLimits(), n_samples=n_samples)
+def _params() -> dict:
+    return suite_parameters(ValidationLimits())
 
 
 def _facts(**overrides) -> pd.DataFrame:
-    row = dict(record="r", fs_hz=360.0, duration_s=60.0, n_leads=2, n_samples=21_600,
-               n_samples_header=21_600)
+    row = dict(
+        record="r",
+        fs_hz=360.0,
+        duration_s=60.0,
+        n_leads=2,
+        n_samples=21_600,
+        n_samples_header=21_600,
+    )
     row.update(overrides)
     return pd.DataFrame([row])
 
 
 def test_recording_suite_passes_good_facts(runner: SuiteRunner) -> None:
-    outcomes = runner.validate("r", "recording", _facts(), _params(), run_name="t")
-    assert len(outcomes) == 4
-    assert all(o.success for o in outcomes)
+    outcomes = runner.validate("recording", _facts(), _params(), run_name="t")
+    assert list(outcomes) == ["r"]
+    assert len(outcomes["r"]) == 4
+    assert all(o.success for o in outcomes["r"])
 
 
 @pytest.mark.parametrize(
@@ -63,8 +71,10 @@ def test_recording_suite_passes_good_facts(runner: SuiteRunner) -> None:
     ],
 )
 def test_recording_suite_catches(runner: SuiteRunner, overrides: dict, failing_column: str) -> None:
-    outcomes = runner.validate("r", "recording", _facts(**overrides), _params(), run_name="t")
-    failed = [o for o in outcomes if not o.success]
+    frame = pd.concat([_facts(record="good"), _facts(record="bad", **overrides)], ignore_index=True)
+    outcomes = runner.validate("recording", frame, _params(), run_name="t")
+    assert all(o.success for o in outcomes["good"])  # one bad record fails alone
+    failed = [o for o in outcomes["bad"] if not o.success]
     assert [o.column for o in failed] == [failing_column]
     assert failed[0].describe().startswith("recording.expect_")
 
@@ -72,31 +82,34 @@ def test_recording_suite_catches(runner: SuiteRunner, overrides: dict, failing_c
 def test_signal_suite_names_the_lead(runner: SuiteRunner) -> None:
     profile = pd.DataFrame(
         [
-            dict(record="r", lead="MLII", unit="mV", nan_count=0, max_abs_mv=2.1, longest_flat_s=0.2),
-            dict(record="r", lead="V1", unit="mV", nan_count=7, max_abs_mv=1.5, longest_flat_s=312.0),
+            dict(
+                record="r", lead="MLII", unit="mV", nan_count=0, max_abs_mv=2.1, longest_flat_s=0.2
+            ),
+            dict(
+                record="r", lead="V1", unit="mV", nan_count=7, max_abs_mv=1.5, longest_flat_s=312.0
+            ),
         ]
     )
-    outcomes = runner.validate("r", "signal", profile, _params(), run_name="t")
-    failed = {o.column: json.loads(o.observed) for o in outcomes if not o.success}
+    outcomes = runner.validate("signal", profile, _params(), run_name="t")
+    failed = {o.column: json.loads(o.observed) for o in outcomes["r"] if not o.success}
     assert set(failed) == {"nan_count", "longest_flat_s"}
     assert failed["longest_flat_s"]["unexpected"][0]["lead"] == "V1"
     assert failed["nan_count"]["unexpected_count"] == 1
 
 
-def test_annotation_suite(runner: SuiteRunner) -> None:
-    good = pd.DataFrame({"sample": [10, 400, 400, 900], "symbol": ["N", "V", "+", "N"]})
-    assert all(o.success for o in runner.validate("r", "annotations", good, _params(1000), run_name="t"))
-    bad = pd.DataFrame({"sample": [10, 900, 400, 5000], "symbol": ["N", "N", "Z", "N"]})
-    failed = {
-        o.expectation
-        for o in runner.validate("r", "annotations", bad, _params(1000), run_name="t")
-        if not o.success
-    }
-    assert failed == {
-        "expect_column_values_to_be_increasing",
-        "expect_column_values_to_be_between",
-        "expect_column_values_to_be_in_set",
-    }
+def test_annotation_suite_per_record(runner: SuiteRunner) -> None:
+    good = annotation_frame(
+        "ok", np.array([10, 400, 400, 900]), np.array(["N", "V", "+", "N"]), 1000
+    )
+    bad = annotation_frame(
+        "bad", np.array([10, 900, 400, 5000]), np.array(["N", "N", "Z", "N"]), 1000
+    )
+    outcomes = runner.validate("annotations", pd.concat([good, bad]), _params(), run_name="t")
+    assert all(o.success for o in outcomes["ok"])
+    failed = {o.column: json.loads(o.observed) for o in outcomes["bad"] if not o.success}
+    assert set(failed) == {"sample_step", "n_samples,sample", "symbol"}
+    assert failed["n_samples,sample"]["unexpected_count"] == 1
+    assert failed["symbol"]["unexpected"][0]["symbol"] == "Z"
 
 
 def test_signal_profile_in_millivolts(tmp_path: Path, make_record) -> None:
@@ -113,6 +126,7 @@ def test_signal_profile_in_millivolts(tmp_path: Path, make_record) -> None:
 
 
 def test_data_docs_are_built(runner: SuiteRunner) -> None:
-    runner.validate("r", "recording", _facts(), _params(), run_name="docs")
+    runner.validate("recording", _facts(), _params(), run_name="docs")
     index = runner.build_data_docs()
-    assert index.name == "index.html" and index.is_file()
+    assert index.name == "index.html"
+    assert index.is_file()
