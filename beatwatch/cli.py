@@ -65,9 +65,17 @@ def _prepare_environment(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
 
+class _DropRoutineStates(logging.Filter):
+    """Drops Prefect's per-task "Finished in state Completed()" lines; keeps everything else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Finished in state Completed")
+
+
 def _quiet_prefect() -> None:
-    """Keep per-task state chatter off the terminal; flow logs and progress stay."""
-    for name in ("prefect.task_runs", "prefect.server", "prefect._internal", "httpx"):
+    """Keep routine per-task chatter off the terminal; progress, warnings and errors stay."""
+    logging.getLogger("prefect.task_runs").addFilter(_DropRoutineStates())
+    for name in ("prefect.server", "prefect._internal", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -129,11 +137,21 @@ def demo(
     summary = nightly_flow(data_dir=settings.data_dir, inbox=settings.inbox)
     typer.echo("\n" + summary.render())
     typer.echo("\n" + _status_text(settings))
+    from warehouse import connect
+
+    with connect(settings.warehouse_path, read_only=True) as con:
+        typer.echo("\nWhat landed (view recording_overview):")
+        con.sql(
+            "select record, duration_min, fs_hz, leads, n_reference_beats"
+            " from recording_overview order by record"
+        ).show()
+    bin_dir = Path(sys.executable).parent
     typer.echo(
         "\nTry some SQL (read-only, safe while the pipeline runs):\n"
-        f"  beatwatch sql --data-dir {settings.data_dir} "
-        '"select record, symbol, count(*) as n from annotations group by all order by n desc"\n'
-        f'  duckdb -readonly {settings.warehouse_path} "select * from recording_overview"'
+        f"  {bin_dir / 'beatwatch'} sql --data-dir {settings.data_dir} \\\n"
+        '    "select record, symbol, count(*) as n from annotations group by all order by n desc"\n'
+        f"  {bin_dir / 'duckdb'} -readonly {settings.warehouse_path} \\\n"
+        '    "select * from recording_overview"'
     )
     raise typer.Exit(1 if summary.failed else 0)
 
