@@ -157,6 +157,61 @@ def demo(
 
 
 @app.command()
+def fetch(
+    database: Annotated[
+        str | None,
+        typer.Argument(
+            help="PhysioNet database, e.g. mitdb or mitdb/1.0.0 (pin the version for a mirror).",
+            show_default=False,
+        ),
+    ] = None,
+    records: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated record names (default: every record).", show_default=False
+        ),
+    ] = None,
+    annotators: Annotated[str, typer.Option(help="Annotation extensions to fetch.")] = "atr",
+    index_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL of a PhysioNet mirror (default: PhysioNet).", show_default=False
+        ),
+    ] = None,
+    from_folder: Annotated[
+        Path | None,
+        typer.Option(help="Copy records from a local WFDB folder instead.", show_default=False),
+    ] = None,
+    data_dir: DataDir = None,
+    inbox: Inbox = None,
+) -> None:
+    """Deliver WFDB records into the inbox: from PhysioNet (wfdb's downloader) or a folder.
+
+    Files arrive atomically (header last), identical files are left alone. Run
+    `beatwatch ingest` afterwards, or let the nightly schedule pick them up.
+    """
+    settings = _settings(None, data_dir, inbox)
+    from beatwatch.sources import LocalFolderSource, PhysioNetSource, RecordingSource, SourceError
+
+    names = tuple(r.strip() for r in records.split(",") if r.strip()) if records else None
+    kinds = tuple(a.strip() for a in annotators.split(",") if a.strip())
+    source: RecordingSource
+    if from_folder is not None:
+        source = LocalFolderSource(from_folder, records=names, annotators=kinds)
+    elif database is not None:
+        extra = {"index_url": index_url} if index_url else {}
+        source = PhysioNetSource(database, records=names, annotators=kinds, **extra)
+    else:
+        raise typer.BadParameter("name a DATABASE or give --from-folder DIR")
+    try:
+        written = source.deliver(settings.inbox)
+    except (SourceError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"{len(written)} files in {settings.inbox} from {source.name}")
+
+
+@app.command()
 def status(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     """Show what the warehouse holds: recordings, annotations, recent runs, quarantine."""
     settings = _settings(config, data_dir, None)

@@ -322,3 +322,33 @@ def test_every_source_satisfies_the_protocol(tmp_path: Path) -> None:
     assert [source.name for source in sources] == ["local", "physionet", "synthetic"]
     with pytest.raises(ValueError, match="positive"):
         SyntheticSource(records=0)
+
+
+def test_cli_fetch_from_the_mirror_then_error_for_a_missing_record(
+    mirror: Mirror, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from beatwatch.cli import app
+
+    args = ["fetch", "mitdb/1.0.0", "--index-url", mirror.index_url, "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, "--records", "100"])
+    assert result.exit_code == 0, result.output
+    assert _names(tmp_path / "inbox") == {"100.hea", "100.dat", "100.atr"}
+
+    missing = CliRunner().invoke(app, [*args, "--records", "999"])
+    assert missing.exit_code == 2
+    assert "999" in missing.output
+
+
+def test_cli_fetch_from_a_folder(local_db: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from beatwatch.cli import app
+
+    inbox = tmp_path / "drop"
+    result = CliRunner().invoke(
+        app, ["fetch", "--from-folder", str(local_db), "--records", "101", "--inbox", str(inbox)]
+    )
+    assert result.exit_code == 0, result.output
+    assert _names(inbox) == {"101.hea", "101.dat", "101.atr"}
