@@ -16,9 +16,7 @@ Accepted originals are left where they were delivered; rejected ones are moved t
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from beatwatch import lake
+from beatwatch.batch import Progress, map_isolated
 from beatwatch.errors import RejectedInput
 from beatwatch.inbox import InboxScan, RecordDelivery, sha256_file
 from beatwatch.quarantine import Rejection
@@ -39,8 +38,6 @@ from beatwatch.validation import (
     signal_profile,
     suite_parameters,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -204,19 +201,15 @@ def stage_all(
     staging_dir: Path,
     *,
     workers: int = 2,
-    progress: Callable[[int, int, str, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> StageBatch:
-    """Stage every delivery, ``workers`` at a time; one bad record never stops the others.
+    """Stage every delivery, ``workers`` at a time; one bad record never stops the others."""
 
-    ``progress(done, total, record, outcome)`` is called as each record finishes.
-    """
-    batch = StageBatch()
-
-    def one(delivery: RecordDelivery) -> tuple[RecordDelivery, object]:
+    def one(delivery: RecordDelivery) -> StagedRecording | Rejection:
         try:
-            return delivery, stage_recording(delivery, staging_dir)
+            return stage_recording(delivery, staging_dir)
         except RejectedInput as exc:
-            return delivery, Rejection(
+            return Rejection(
                 delivery.name,
                 exc.kind,
                 exc.reason,
@@ -224,23 +217,18 @@ def stage_all(
                 delivery.files,
                 delivery.content_sha256,
             )
-        except Exception as exc:  # a bug, not bad input: report it, keep the originals
-            log.exception("staging %s failed", delivery.name)
-            return delivery, exc
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for done, (delivery, result) in enumerate(pool.map(one, deliveries), 1):
-            if isinstance(result, StagedRecording):
-                batch.staged.append(result)
-                outcome = "read"
-            elif isinstance(result, Rejection):
-                batch.rejected.append(result)
-                outcome = f"rejected: {result.message}"
-            else:
-                batch.failed.append((delivery.name, f"{type(result).__name__}: {result}"))
-                outcome = f"FAILED: {result!r}"
-            if progress is not None:
-                progress(done, len(deliveries), delivery.name, outcome)
+    result = map_isolated(
+        one,
+        deliveries,
+        name=lambda d: d.name,
+        workers=workers,
+        progress=progress,
+        describe=lambda r: f"rejected: {r.message}" if isinstance(r, Rejection) else "read",
+    )
+    batch = StageBatch(failed=result.failed)
+    for _, value in result.done:
+        (batch.rejected if isinstance(value, Rejection) else batch.staged).append(value)  # type: ignore[arg-type]
     return batch
 
 

@@ -19,7 +19,7 @@ Layout under the data root (stable names, scripts and schedulers depend on them)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
@@ -28,6 +28,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+if TYPE_CHECKING:
+    from beatwatch.preprocess import PreprocessConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """The checkout this package runs from (an editable install)."""
@@ -76,6 +79,47 @@ class ValidationLimits(BaseModel):
         return self
 
 
+class PreprocessSettings(BaseModel):
+    """How recordings become beats; see ``beatwatch.preprocess.PreprocessConfig``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_fs_hz: float = Field(default=360.0, gt=0)
+    """Sampling rate every lead is resampled to, Hz (the model's rate)."""
+    window_before_s: float = Field(default=140 / 360, ge=0)
+    """Beat window start before the R peak, seconds (default: 140 samples at 360 Hz)."""
+    window_after_s: float = Field(default=180 / 360, gt=0)
+    """Beat window end after the R peak, seconds (default: 180 samples at 360 Hz)."""
+    denoise_method: Literal["bandpass", "fft_wiener", "none"] = "bandpass"
+    highpass_hz: float = Field(default=0.5, gt=0)
+    lowpass_hz: float = Field(default=40.0, gt=0)
+    notch_hz: float | None = None
+    """Mains frequency to notch (50 or 60 Hz); ``None``: no notch."""
+    lead_preference: tuple[str, ...] = ("MLII", "II", "ML II", "ECG", "ECG1", "V5", "V1")
+    """The first of these leads a recording has is used; else its first lead."""
+    workers: int = Field(default=2, ge=1)
+    """Recordings preprocessed in parallel (threads)."""
+
+    def config(self) -> PreprocessConfig:
+        """The domain configuration these settings describe (validated when built)."""
+        from beatwatch.beats import BeatWindow
+        from beatwatch.denoise import DenoiseConfig
+        from beatwatch.preprocess import PreprocessConfig
+
+        return PreprocessConfig(
+            denoise=DenoiseConfig(
+                method=self.denoise_method,
+                highpass_hz=self.highpass_hz,
+                lowpass_hz=self.lowpass_hz,
+                notch_hz=self.notch_hz,
+            ),
+            window=BeatWindow(
+                fs_hz=self.model_fs_hz, before_s=self.window_before_s, after_s=self.window_after_s
+            ),
+            lead_preference=self.lead_preference,
+        )
+
+
 class Settings(BaseSettings):
     """Where Beatwatch keeps its data and how strict it is; see the module docstring."""
 
@@ -93,6 +137,7 @@ class Settings(BaseSettings):
     annotator: str = "atr"
     """Extension of the reference annotation file read beside each record."""
     validation: ValidationLimits = ValidationLimits()
+    preprocess: PreprocessSettings = PreprocessSettings()
 
     @field_validator("data_dir", "inbox", mode="after")
     @classmethod

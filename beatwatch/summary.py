@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from beatwatch.preprocess import BeatFile
 from beatwatch.quarantine import QuarantineEntry
 
 
@@ -28,7 +29,7 @@ class StageTimer:
 
 @dataclass
 class IngestSummary:
-    """The outcome of one ingest run."""
+    """The outcome of one ingest or nightly run."""
 
     run_id: str
     inbox: Path
@@ -38,9 +39,13 @@ class IngestSummary:
     quarantined: list[QuarantineEntry] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(record, error) for internal errors; those records stay in the inbox."""
+    beat_files: list[BeatFile] = field(default_factory=list)
+    """Beat sets derived this run (nightly only)."""
+    preprocess_failed: list[tuple[str, str]] = field(default_factory=list)
     stage_s: dict[str, float] = field(default_factory=dict)
-    """Wall time per stage (scan, ingest, validate, publish), seconds; shared with the
-    timer, so stages timed after the summary is made still show."""
+    """Wall time per stage (scan, ingest, validate, preprocess, publish), seconds."""
+    validated: bool = False
+    """Whether any record reached validation (and so Data Docs have something new)."""
     warehouse: Path | None = None
     data_docs: Path | None = None
 
@@ -51,15 +56,34 @@ class IngestSummary:
             "records_new": len(self.new),
             "records_unchanged": len(self.unchanged),
             "records_quarantined": len(self.quarantined),
-            "records_failed": len(self.failed),
+            "records_failed": len(self.failed) + len(self.preprocess_failed),
+            "records_preprocessed": len(self.beat_files),
+            "beats": sum(f.n_beats for f in self.beat_files),
             **{f"{stage}_s": round(s, 3) for stage, s in self.stage_s.items()},
         }
+
+    def _beats_line(self) -> str:
+        files = self.beat_files
+        line = (
+            f"  beats        {sum(f.n_beats for f in files)} from {len(files)} recordings"
+            f", {len(self.preprocess_failed)} failed"
+        )
+        scored = [f for f in files if f.n_reference is not None]
+        if scored:
+            n_ref = sum(f.n_reference or 0 for f in scored)
+            missed = sum(f.missed or 0 for f in scored)
+            extra = sum(f.extra or 0 for f in scored)
+            line += (
+                f"; against {n_ref} reference beats: {n_ref - missed} matched, "
+                f"{missed} missed, {extra} extra"
+            )
+        return line
 
     def render(self) -> str:
         """A one-screen summary for the terminal."""
         total = sum(self.stage_s.values())
         lines = [
-            f"Ingest run {self.run_id}",
+            f"Run {self.run_id}",
             f"  inbox        {self.inbox}",
             f"  records      {self.found} found: {len(self.new)} new, "
             f"{len(self.unchanged)} already ingested (nothing added), "
@@ -68,6 +92,8 @@ class IngestSummary:
             + ", ".join(f"{stage} {s:.1f} s" for stage, s in self.stage_s.items())
             + f" (total {total:.1f} s)",
         ]
+        if self.beat_files or self.preprocess_failed:
+            lines.append(self._beats_line())
         if not self.new and self.unchanged and not self.quarantined:
             lines.append("  nothing new: every record in the inbox was already ingested")
         if self.quarantined:
@@ -81,6 +107,8 @@ class IngestSummary:
             lines.append(f"    folder: {Path(self.quarantined[0].quarantine_path).parent}")
         for record, error in self.failed:
             lines.append(f"  FAILED {record}: {error} (left in the inbox, retried next run)")
+        for record, error in self.preprocess_failed:
+            lines.append(f"  FAILED preprocessing {record}: {error} (retried next run)")
         if self.warehouse is not None:
             lines.append(f"  warehouse    {self.warehouse}")
         if self.data_docs is not None:

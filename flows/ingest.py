@@ -29,13 +29,20 @@ def ingest_flow(
     data_dir: Path | None = None, inbox: Path | None = None, config_file: Path | None = None
 ) -> IngestSummary:
     """Ingest every new WFDB record in the inbox into the Parquet lake and the warehouse."""
-    return ingest_inbox(load_settings(config_file=config_file, data_dir=data_dir, inbox=inbox))
-
-
-def ingest_inbox(settings: Settings) -> IngestSummary:
-    """The ingest steps, shared by this flow and the nightly one. Call inside a flow run."""
-    run_id = flow_run.id or uuid.uuid4().hex
+    settings = load_settings(config_file=config_file, data_dir=data_dir, inbox=inbox)
     timer = StageTimer()
+    summary = ingest_inbox(settings, current_run_id(), timer)
+    publish_run(settings, summary, timer)
+    return summary
+
+
+def current_run_id() -> str:
+    """The Prefect flow run id, which ties warehouse rows to the run in the Prefect UI."""
+    return flow_run.id or uuid.uuid4().hex
+
+
+def ingest_inbox(settings: Settings, run_id: str, timer: StageTimer) -> IngestSummary:
+    """Scan, triage, read, validate, commit or quarantine. Call inside a flow run."""
     with timer("scan"):
         found = scan(settings)
         plan = triage_deliveries(found, settings, run_id)
@@ -55,8 +62,7 @@ def ingest_inbox(settings: Settings) -> IngestSummary:
         accepted = commit_records(valid, settings, run_id)
         rejected = quarantine_all([*plan.rejected, *batch.rejected, *invalid], settings, run_id)
         discard_staging(settings, run_id)
-
-    summary = IngestSummary(
+    return IngestSummary(
         run_id=run_id,
         inbox=settings.inbox,
         found=len(found.records),
@@ -65,10 +71,14 @@ def ingest_inbox(settings: Settings) -> IngestSummary:
         quarantined=rejected,
         failed=batch.failed,
         stage_s=timer.seconds,
+        validated=bool(batch.staged),
     )
+
+
+def publish_run(settings: Settings, summary: IngestSummary, timer: StageTimer) -> None:
+    """Data Docs, the run's row in ``ingest_runs``, then the read-only warehouse snapshot."""
     with timer("publish"):
-        if batch.staged:
+        if summary.validated:
             summary.data_docs = build_data_docs(settings)
-        finish_run(settings, run_id, summary.counts())
+        finish_run(settings, summary.run_id, summary.counts())
         summary.warehouse = publish_warehouse(settings)
-    return summary

@@ -7,7 +7,8 @@ nothing half-done for the next run to trip over.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,29 @@ from typing import Any
 import duckdb
 
 from beatwatch.ingest import KnownDelivery, StagedRecording
+from beatwatch.preprocess import BeatFile, PendingRecording, PreprocessConfig
 from beatwatch.quarantine import QuarantineEntry
 from beatwatch.validation import ExpectationOutcome
 from warehouse.store import query_sql
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block writes, or nothing if it raises."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def _insert_row(con: duckdb.DuckDBPyConnection, table: str, row: Mapping[str, Any]) -> None:
+    """Insert one row given as {column: value}; table and column names come from our code."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    con.execute(f"insert into {table} ({columns}) values ({marks})", list(row.values()))
 
 
 def known_deliveries(con: duckdb.DuckDBPyConnection) -> dict[str, KnownDelivery]:
@@ -63,23 +84,16 @@ def insert_recording(
         "ingested_at": datetime.now(UTC),
         "run_id": run_id,
     }
-    columns = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("delete from annotations where record = ?", [d.name])
         con.execute("delete from recordings where record = ?", [d.name])
-        con.execute(f"insert into recordings ({columns}) values ({marks})", list(row.values()))
+        _insert_row(con, "recordings", row)
         if annotation_path is not None:
             con.execute(
                 "insert into annotations select record, sample, time_s, symbol, subtype, chan,"
                 " num, aux_note from read_parquet(?)",
                 [str(annotation_path)],
             )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 def insert_validations(
@@ -125,3 +139,51 @@ def finish_run(con: duckdb.DuckDBPyConnection, *, run_id: str, counts: Mapping[s
         f"update ingest_runs set finished_at = ?, {assignments} where run_id = ?",
         [datetime.now(UTC), *counts.values(), run_id],
     )
+
+
+def pending_preprocess(con: duckdb.DuckDBPyConnection, key: str) -> list[PendingRecording]:
+    """Accepted recordings whose beats are missing or were made under another key."""
+    rows = con.execute(query_sql("pending_preprocess"), [key]).fetchall()
+    return [
+        PendingRecording(
+            record=record,
+            signal_path=Path(signal),
+            annotation_path=None if annotations is None else Path(annotations),
+            fs_hz=fs,
+            leads=tuple(leads),
+        )
+        for record, signal, annotations, fs, leads in rows
+    ]
+
+
+def insert_beat_set(
+    con: duckdb.DuckDBPyConnection, beat_file: BeatFile, *, cfg: PreprocessConfig, run_id: str
+) -> None:
+    """Register a recording's beat set and load its beats (without windows), replacing any
+    earlier set of the same recording, in one transaction."""
+    row = {
+        "record": beat_file.record,
+        "lead": beat_file.lead,
+        "model_fs_hz": cfg.model_fs_hz,
+        "window_samples": cfg.window.n_samples,
+        "window_before_s": cfg.window.before_s,
+        "n_detected": beat_file.n_detected,
+        "n_beats": beat_file.n_beats,
+        "n_reference": beat_file.n_reference,
+        "matched": beat_file.matched,
+        "missed": beat_file.missed,
+        "extra": beat_file.extra,
+        "beats_path": str(beat_file.path),
+        "preprocess_key": cfg.key(),
+        "created_at": datetime.now(UTC),
+        "run_id": run_id,
+    }
+    with transaction(con):
+        con.execute("delete from beats where record = ?", [beat_file.record])
+        con.execute("delete from beat_sets where record = ?", [beat_file.record])
+        _insert_row(con, "beat_sets", row)
+        con.execute(
+            "insert into beats select record, beat_index, r_sample, time_s, rr_prev_s, rr_next_s,"
+            " lead, ref_symbol, aami_class from read_parquet(?)",
+            [str(beat_file.path)],
+        )
