@@ -1,0 +1,115 @@
+"""Beat windows, RR intervals, AAMI classes and the whole preprocess chain on synthetic ECG."""
+
+import numpy as np
+import pytest
+
+from beatwatch.beats import AAMI_CLASSES, BeatWindow, aami_class, cut_beat_windows, rr_intervals
+from beatwatch.denoise import DenoiseConfig
+from beatwatch.preprocess import PreprocessConfig, choose_lead, preprocess_recording
+from beatwatch.synthetic import SyntheticConfig, generate_ecg
+
+
+def test_default_window_is_the_published_protocol() -> None:
+    w = BeatWindow()
+    assert (w.n_before, w.n_after, w.n_samples) == (140, 180, 320)
+    assert BeatWindow(fs_hz=250.0).n_samples == round(140 / 360 * 250) + 125
+
+
+def test_windows_are_cut_around_each_peak_and_edges_dropped() -> None:
+    x = np.arange(1000, dtype=np.float32)
+    w = BeatWindow(fs_hz=100.0, before_s=0.1, after_s=0.2)  # 10 before, 20 from the peak
+    windows, kept = cut_beat_windows(x, np.array([5, 50, 500, 985]), w)
+    assert kept.tolist() == [False, True, True, False]
+    assert windows.shape == (2, 30)
+    assert windows[0, 10] == 50 and windows[1, 0] == 490 and windows[1, -1] == 519
+
+
+def test_rr_intervals_in_seconds() -> None:
+    before, after = rr_intervals(np.array([0, 360, 900]), 360.0)
+    np.testing.assert_allclose(before, [np.nan, 1.0, 1.5])
+    np.testing.assert_allclose(after, [1.0, 1.5, np.nan])
+
+
+def test_aami_classes() -> None:
+    assert aami_class(np.array(["N", "L", "A", "V", "F", "/", "+", "~"])).tolist() == [
+        "N",
+        "N",
+        "S",
+        "V",
+        "F",
+        "Q",
+        None,
+        None,
+    ]
+    assert set(AAMI_CLASSES.values()) == {"N", "S", "V", "F", "Q"}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"fs_hz": 0.0}, {"before_s": -0.1}, {"after_s": 0.0}, {"before_s": 0.0, "after_s": 0.01}],
+)
+def test_window_validation(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="BeatWindow"):
+        BeatWindow(**kwargs)
+
+
+def test_lead_choice() -> None:
+    assert choose_lead(("V5", "MLII"), ("MLII", "II")) == 1
+    assert choose_lead(("V1", "V2"), ("MLII",)) == 0
+
+
+@pytest.mark.parametrize("fs_hz", [250.0, 360.0, 500.0])
+def test_preprocess_finds_the_reference_beats_at_any_rate(fs_hz: float) -> None:
+    rec = generate_ecg(
+        SyntheticConfig(
+            fs_hz=fs_hz,
+            duration_s=120.0,
+            heart_rate_bpm=80.0,
+            pvc_rate=0.1,
+            noise_mv=0.03,
+            baseline_wander_mv=0.3,
+            seed=11,
+        )
+    )
+    beat_set = preprocess_recording(
+        "syn",
+        rec.signals_mv[:, 0],
+        "MLII",
+        fs_hz,
+        (rec.beat_samples, rec.beat_symbols),
+        PreprocessConfig(),
+    )
+    table = beat_set.table
+    assert beat_set.n_reference == rec.beat_samples.size
+    assert beat_set.matched + beat_set.missed == beat_set.n_reference
+    assert beat_set.matched >= 0.99 * beat_set.n_reference
+    assert beat_set.extra <= 0.01 * beat_set.n_reference
+    assert table.schema.field("window").type.list_size == 320
+    rows = table.to_pydict()
+    # Each beat traces back to the recording's own sample grid, near its reference beat.
+    nearest = np.abs(np.subtract.outer(np.array(rows["r_sample"]), rec.beat_samples)).min(axis=1)
+    assert np.median(nearest) <= 0.01 * fs_hz
+    labelled = [(s, c) for s, c in zip(rows["ref_symbol"], rows["aami_class"], strict=True) if s]
+    assert {c for s, c in labelled if s == "V"} == {"V"}
+    assert sum(s == "V" for s, _ in labelled) >= 0.05 * len(labelled)
+    rr = np.array(rows["rr_prev_s"][1:], dtype=float)
+    assert 0.3 < np.nanmedian(rr) < 1.0
+
+
+def test_faster_heart_rate_gives_more_beats() -> None:
+    counts = []
+    for bpm in (60.0, 100.0):
+        rec = generate_ecg(SyntheticConfig(duration_s=60.0, heart_rate_bpm=bpm, seed=2))
+        beat_set = preprocess_recording(
+            "s", rec.signals_mv[:, 0], "MLII", 360.0, None, PreprocessConfig()
+        )
+        counts.append(beat_set.table.num_rows)
+        assert beat_set.n_reference is None and beat_set.missed is None
+    assert counts[1] > counts[0] * 1.4
+
+
+def test_key_changes_with_settings() -> None:
+    assert PreprocessConfig().key() == PreprocessConfig().key()
+    assert (
+        PreprocessConfig().key() != PreprocessConfig(denoise=DenoiseConfig(lowpass_hz=30.0)).key()
+    )
