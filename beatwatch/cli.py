@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from beatwatch.settings import REPO_ROOT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from beatwatch.summary import IngestSummary
 
 app = typer.Typer(
     name="beatwatch",
@@ -85,6 +89,14 @@ def _settings(config: Path | None, data_dir: Path | None, inbox: Path | None) ->
     return settings
 
 
+def _run_flow(flow: Callable[..., IngestSummary], settings: Settings, config: Path | None) -> None:
+    """Run an ingest-like flow in-process and print its summary; exit 1 on internal errors."""
+    _quiet_prefect()
+    summary = flow(data_dir=settings.data_dir, inbox=settings.inbox, config_file=config)
+    typer.echo("\n" + summary.render())
+    raise typer.Exit(1 if summary.failed or summary.preprocess_failed else 0)
+
+
 @app.command()
 def ingest(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = None) -> None:
     """Ingest new WFDB records from the inbox: validate, write Parquet, catalogue in DuckDB.
@@ -92,28 +104,20 @@ def ingest(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = N
     Records already ingested with identical content are skipped; bad ones are moved to
     <data dir>/quarantine with the reason. Safe to run again at any time.
     """
-    settings = _settings(config, data_dir, inbox)
     from flows.ingest import ingest_flow
 
-    _quiet_prefect()
-    summary = ingest_flow(data_dir=settings.data_dir, inbox=settings.inbox, config_file=config)
-    typer.echo("\n" + summary.render())
-    raise typer.Exit(1 if summary.failed else 0)
+    _run_flow(ingest_flow, _settings(config, data_dir, inbox), config)
 
 
 @app.command()
 def nightly(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = None) -> None:
-    """Run the whole nightly pipeline once, now (for now: ingest and validate).
+    """Run the whole nightly pipeline once, now (for now: ingest, validate, preprocess).
 
     This is what the scheduled deployment runs at night.
     """
-    settings = _settings(config, data_dir, inbox)
     from flows.nightly import nightly_flow
 
-    _quiet_prefect()
-    summary = nightly_flow(data_dir=settings.data_dir, inbox=settings.inbox, config_file=config)
-    typer.echo("\n" + summary.render())
-    raise typer.Exit(1 if summary.failed else 0)
+    _run_flow(nightly_flow, _settings(config, data_dir, inbox), config)
 
 
 @app.command()
@@ -153,7 +157,7 @@ def demo(
         f"  {bin_dir / 'duckdb'} -readonly {settings.warehouse_path} \\\n"
         '    "select * from recording_overview"'
     )
-    raise typer.Exit(1 if summary.failed else 0)
+    raise typer.Exit(1 if summary.failed or summary.preprocess_failed else 0)
 
 
 @app.command()

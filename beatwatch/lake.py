@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from beatwatch.atomic import write_atomic
 from beatwatch.recording import Annotations, Recording
 
 ANNOTATION_SCHEMA = pa.schema(
@@ -88,19 +88,9 @@ def annotations_table(record: str, ann: Annotations, fs_hz: float) -> pa.Table:
 def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     """Write ``table`` to ``path`` so that no reader ever sees a partial file.
 
-    The table is written to a hidden temporary file in the same folder, flushed to disk, then
-    renamed over ``path`` (``os.replace`` is atomic on POSIX file systems).
+    See :func:`beatwatch.atomic.write_atomic`.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 def move_atomic(src: Path, dst: Path) -> Path:

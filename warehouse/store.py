@@ -9,15 +9,15 @@ the previous night or the new one, never half of one, and never blocks the pipel
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+
+from beatwatch.atomic import write_atomic
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
@@ -72,13 +72,4 @@ def publish_snapshot(work_db: Path, published: Path) -> Path:
     """
     with connect(work_db) as con:
         con.execute("checkpoint")
-    published.parent.mkdir(parents=True, exist_ok=True)
-    tmp = published.parent / f".{published.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        shutil.copyfile(work_db, tmp)
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, published)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return published
+    return write_atomic(published, lambda tmp: shutil.copyfile(work_db, tmp))
