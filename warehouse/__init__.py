@@ -10,6 +10,7 @@ from warehouse.store import (
     connect,
     publish_snapshot,
     query_sql,
+    transaction,
 )
 
-__all__ = ["apply_schema", "connect", "publish_snapshot", "query_sql"]
+__all__ = ["apply_schema", "connect", "publish_snapshot", "query_sql", "transaction"]

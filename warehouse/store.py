@@ -63,6 +63,18 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block writes, or nothing if it raises."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
 def publish_snapshot(work_db: Path, published: Path) -> Path:
     """Publish a consistent copy of ``work_db`` as ``published``, atomically.
 

@@ -7,8 +7,7 @@ nothing half-done for the next run to trip over.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,7 @@ from beatwatch.ingest import KnownDelivery, StagedRecording
 from beatwatch.preprocess import BeatFile, PendingRecording, PreprocessConfig
 from beatwatch.quarantine import QuarantineEntry
 from beatwatch.validation import ExpectationOutcome
-from warehouse.store import query_sql
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Commit what the block writes, or nothing if it raises."""
-    con.execute("begin transaction")
-    try:
-        yield
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
+from warehouse.store import query_sql, transaction
 
 
 def _insert_row(con: duckdb.DuckDBPyConnection, table: str, row: Mapping[str, Any]) -> None:
