@@ -68,9 +68,10 @@ def match_beats(reference: np.ndarray, detected: np.ndarray, tolerance_samples: 
     Returns
     -------
     Match
-        Matched index pairs (sorted by reference position) and unmatched indices.
-        Pairs are chosen greedily in order of increasing distance (ties: earlier
-        reference first), which is O(n log n) in the number of beats.
+        Matched index pairs (in time order of the reference beats) and unmatched
+        indices (ascending). Pairs are chosen greedily in order of increasing distance
+        (ties: earlier reference beat, then earlier detection); O(n log n) in the
+        number of beats.
     """
     if tolerance_samples < 0:
         raise ValueError(f"tolerance_samples must be >= 0, got {tolerance_samples!r}")

@@ -13,6 +13,7 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="beatwatch-prefect-")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
 for name in [k for k in os.environ if k.startswith("BEATWATCH_")]:
     del os.environ[name]  # the tests choose their own data folders
 

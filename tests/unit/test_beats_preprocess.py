@@ -21,7 +21,9 @@ def test_windows_are_cut_around_each_peak_and_edges_dropped() -> None:
     windows, kept = cut_beat_windows(x, np.array([5, 50, 500, 985]), w)
     assert kept.tolist() == [False, True, True, False]
     assert windows.shape == (2, 30)
-    assert windows[0, 10] == 50 and windows[1, 0] == 490 and windows[1, -1] == 519
+    assert windows[0, 10] == 50
+    assert windows[1, 0] == 490
+    assert windows[1, -1] == 519
 
 
 def test_rr_intervals_in_seconds() -> None:
@@ -104,7 +106,8 @@ def test_faster_heart_rate_gives_more_beats() -> None:
             "s", rec.signals_mv[:, 0], "MLII", 360.0, None, PreprocessConfig()
         )
         counts.append(beat_set.table.num_rows)
-        assert beat_set.n_reference is None and beat_set.missed is None
+        assert beat_set.n_reference is None
+        assert beat_set.missed is None
     assert counts[1] > counts[0] * 1.4
 
 

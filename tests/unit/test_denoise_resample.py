@@ -26,7 +26,8 @@ def test_bandpass_removes_baseline_wander_and_keeps_r_peaks() -> None:
     clean, noisy = _clean_and_noisy(baseline_wander_mv=1.0)
     x = noisy.signals_mv[:, 0]
     out = denoise(x, FS)
-    assert out.dtype == np.float32 and out.shape == x.shape
+    assert out.dtype == np.float32
+    assert out.shape == x.shape
     assert _band_power(out, FS, 0.05, 0.4) < 0.05 * _band_power(x, FS, 0.05, 0.4)
     # R peaks stay where they were (zero-phase): the local maximum is within 2 samples.
     for r in clean.beat_samples[5:-5]:

@@ -59,9 +59,11 @@ def _champions(con) -> list[str]:
 def test_first_scoring_model_becomes_champion_and_promotion_keeps_one(con, tmp_path: Path) -> None:
     assert champion(con) is None
     first = register(con, _version(tmp_path, seed=1))
-    assert first.status == "champion" and _champions(con) == [first.version]
+    assert first.status == "champion"
+    assert _champions(con) == [first.version]
     second = register(con, _version(tmp_path, seed=2))
-    assert second.status == "challenger" and _champions(con) == [first.version]
+    assert second.status == "challenger"
+    assert _champions(con) == [first.version]
     register(con, _version(tmp_path, purpose="evaluation:beatgan", seed=3))
     assert _champions(con) == [first.version]
 
@@ -70,7 +72,8 @@ def test_first_scoring_model_becomes_champion_and_promotion_keeps_one(con, tmp_p
     statuses = dict(con.execute("select version, status from model_versions").fetchall())
     assert statuses[first.version] == "retired"
     current = champion(con)
-    assert current is not None and current.training_records == ("101", "106")
+    assert current is not None
+    assert current.training_records == ("101", "106")
 
 
 def test_promotion_rules(con, tmp_path: Path) -> None:
