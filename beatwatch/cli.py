@@ -218,6 +218,66 @@ def fetch(
 
 
 @app.command()
+def evaluate(
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="beatgan (MIT-BIH, 5 folds over normal beats), interpatient (train DS1, test "
+            "DS2, our own beats), ecg5000, or all.",
+        ),
+    ],
+    model: Annotated[str, typer.Option(help="conv_ae or vae.")] = "conv_ae",
+    epochs: Annotated[
+        int | None, typer.Option(help="Override the protocol's epochs.", show_default=False)
+    ] = None,
+    folds: Annotated[
+        int | None, typer.Option(help="Override the number of folds.", show_default=False)
+    ] = None,
+    shared_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder holding mitdb/ and ecg5000_tf/ (default: ../shared/data).",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Train and evaluate the autoencoder on a published protocol; store the figures.
+
+    Results land in the `evaluations` table (one row per protocol, metric and model
+    version), the model in `model_versions`, and an HTML report (ROC curve, error
+    histograms, example reconstructions) in <data dir>/reports/.
+    """
+    settings = _settings(None, data_dir, None)
+    from dataclasses import replace
+
+    from beatwatch.evaluate import record_evaluation
+    from beatwatch.protocols import PROTOCOLS, default_configs, run_protocol
+    from warehouse import apply_schema, connect, publish_snapshot
+
+    chosen = PROTOCOLS if protocol == "all" else (protocol,)
+    if any(p not in PROTOCOLS for p in chosen):
+        raise typer.BadParameter(f"protocol must be one of {', '.join(PROTOCOLS)} or all")
+    source = shared_data or REPO_ROOT.parent / "shared" / "data"
+    for name in chosen:
+        train_cfg, model_cfg = default_configs(name, model)  # type: ignore[arg-type]
+        if epochs is not None:
+            train_cfg = replace(train_cfg, epochs=epochs)
+        result = run_protocol(
+            name, train_cfg, model_cfg, data_dir=source, folds=folds, progress=typer.echo
+        )
+        with connect(settings.work_db_path) as con:
+            apply_schema(con)
+            record = record_evaluation(
+                con, result, models_dir=settings.models_dir, reports_dir=settings.reports_dir
+            )
+        typer.echo(f"\n{name}: model {record.model_version}, report {record.report_path}")
+        for metric, (mean, std) in record.summary.items():
+            typer.echo(f"  {metric:<28} {mean:.4f} ± {std:.4f}")
+    publish_snapshot(settings.work_db_path, settings.warehouse_path)
+
+
+@app.command()
 def status(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     """Show what the warehouse holds: recordings, annotations, recent runs, quarantine."""
     settings = _settings(config, data_dir, None)

@@ -188,6 +188,11 @@ class Settings(BaseSettings):
         return self.data_dir / "models"
 
     @property
+    def reports_dir(self) -> Path:
+        """Nightly and evaluation reports (self-contained HTML)."""
+        return self.data_dir / "reports"
+
+    @property
     def gx_dir(self) -> Path:
         """Great Expectations project: stored results and Data Docs (``uncommitted/``)."""
         return self.data_dir / "gx"

@@ -42,6 +42,12 @@ def mitdb_dir() -> Path:
     return _shared_dataset("mitdb", "RECORDS")
 
 
+@pytest.fixture(scope="session")
+def ecg5000_dir() -> Path:
+    """ECG5000 as in the TensorFlow tutorial: ../shared/data/ecg5000_tf/ecg.csv."""
+    return _shared_dataset("ecg5000_tf", "ecg.csv")
+
+
 @pytest.fixture
 def make_record():
     """Write a seeded synthetic WFDB record (header, signal, reference .atr) into a folder.
