@@ -45,15 +45,16 @@ def _fit(windows: np.ndarray, cfg: TrainConfig) -> tuple[torch.nn.Module, object
     return model, train(model, windows, cfg)
 
 
-def test_normalise_beats_is_a_per_beat_z_score() -> None:
+def test_normalise_beats_centres_and_divides_by_the_root_of_the_std() -> None:
     rng = np.random.default_rng(0)
     windows = rng.normal(2.0, 3.0, (4, 50))
     z = normalise_beats(windows)
     assert z.dtype == np.float32
     np.testing.assert_allclose(z.mean(axis=1), 0, atol=1e-6)
-    np.testing.assert_allclose(z.std(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(z.std(axis=1), np.sqrt(windows.std(axis=1)), rtol=1e-5)
     np.testing.assert_array_equal(normalise_beats(windows[2:3]), z[2:3])  # one beat alone
-    np.testing.assert_allclose(normalise_beats(5 * windows - 1), z, atol=1e-5)  # gain, offset
+    np.testing.assert_allclose(normalise_beats(windows - 7.0), z, atol=1e-5)  # offset gone
+    np.testing.assert_allclose(normalise_beats(4 * windows), 2 * z, rtol=1e-5)  # 4x -> 2x
     assert np.all(normalise_beats(np.ones((1, 10))) == 0)  # a flat beat stays flat
 
 
