@@ -14,7 +14,8 @@ Pure functions (no Prefect, no DuckDB) returning a :class:`ProtocolResult`:
 
 Labels are 1 for abnormal beats, scores are reconstruction errors (higher: more abnormal).
 Preprocessing of MIT-BIH: the zero-phase 0.5-40 Hz band-pass of :mod:`beatwatch.denoise`
-on the whole lead, then per-beat z-scoring (:func:`beatwatch.training.normalise_beats`).
+on the whole lead, then per-beat centring and division by the square root of the beat's
+standard deviation (:func:`beatwatch.training.normalise_beats`).
 """
 
 from __future__ import annotations
@@ -147,7 +148,18 @@ class ProtocolResult:
 def default_configs(
     protocol: str, kind: ModelKind = "conv_ae"
 ) -> tuple[TrainConfig, AutoencoderConfig]:
-    """Training and model settings tuned for ``protocol`` (see ``docs`` in the module).
+    """Training and model settings tuned for ``protocol``.
+
+    MIT-BIH (``beatgan``, ``interpatient``): the lean 4-layer model (8-16-32-64 channels,
+    transposed-convolution decoder, 63 k parameters) with an 8-dimensional code, trained
+    on every training normal for 10 epochs, batch 128, cosine-annealed step size from
+    6e-3. On one BeatGAN fold a tight code (4-8) beat 16-32 (ROC-AUC 0.93 vs 0.86-0.90:
+    a wide code also reconstructs ventricular beats), and more optimiser steps mattered
+    most (40 k beats x 8 epochs: 0.940 at batch 256 / 3e-3, 0.950 at batch 128 / 3e-3,
+    0.950-0.962 over three seeds at batch 128 / 6e-3; all 72 k beats x 10 epochs: 0.961).
+
+    ECG5000: 3-layer model (16-32-64), 4-dimensional code, 60 epochs, batch 64, cosine from
+    3e-3 (5 splits: ROC-AUC 0.991 with a code of 4, 0.987 with 6, 0.988 with 8).
 
     Parameters
     ----------
@@ -158,12 +170,32 @@ def default_configs(
     """
     if protocol in ("beatgan", "interpatient"):
         train_cfg = TrainConfig(
-            epochs=30, batch_size=256, learning_rate=1e-3, patience=4, max_train_beats=20_000
+            epochs=10,
+            batch_size=128,
+            learning_rate=6e-3,
+            lr_schedule="cosine",
+            patience=3,
         )
-        model_cfg = AutoencoderConfig(kind=kind, window_samples=320, latent_dim=32)
+        model_cfg = AutoencoderConfig(
+            kind=kind,
+            window_samples=320,
+            latent_dim=8,
+            channels=(8, 16, 32, 64),
+            upsampling="transpose",
+            kl_weight=1e-4,
+        )
     elif protocol == "ecg5000":
-        train_cfg = TrainConfig(epochs=100, batch_size=64, learning_rate=1e-3, patience=10)
-        model_cfg = AutoencoderConfig(kind=kind, window_samples=140, latent_dim=16)
+        train_cfg = TrainConfig(
+            epochs=60, batch_size=64, learning_rate=3e-3, lr_schedule="cosine", patience=10
+        )
+        model_cfg = AutoencoderConfig(
+            kind=kind,
+            window_samples=140,
+            latent_dim=4,
+            channels=(16, 32, 64),
+            upsampling="transpose",
+            kl_weight=1e-4,
+        )
     else:
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
     return train_cfg, model_cfg

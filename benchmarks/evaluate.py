@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         lines += markdown_rows(result)
         epochs = [fold.training.epochs_run for fold in result.folds]
-        notes.append(f"- {protocol}: {result.info}; epochs run per fold {epochs}")
+        info = {k: v for k, v in result.info.items() if k != "training_records"}
+        notes.append(f"- {protocol}: {info}; epochs run per fold {epochs}")
         notes.append(f"  - {result.model_config}")
         notes.append(f"  - {result.train_config}")
     print("\n".join(lines))

@@ -6,10 +6,12 @@ import torch
 from models import AutoencoderConfig, ConvAutoencoder, ConvVAE, build_model
 
 
+@pytest.mark.parametrize("upsampling", ["linear", "transpose"])
 @pytest.mark.parametrize("window_samples", [320, 140, 37])
 @pytest.mark.parametrize("kind", ["conv_ae", "vae"])
-def test_output_has_the_input_shape(kind: str, window_samples: int) -> None:
-    model = build_model(AutoencoderConfig(kind=kind, window_samples=window_samples), seed=0)
+def test_output_has_the_input_shape(kind: str, window_samples: int, upsampling: str) -> None:
+    cfg = AutoencoderConfig(kind=kind, window_samples=window_samples, upsampling=upsampling)
+    model = build_model(cfg, seed=0)
     x = torch.randn(3, 1, window_samples)
     output = model(x)
     reconstruction = output[0] if isinstance(output, tuple) else output
@@ -68,6 +70,7 @@ def test_channels_given_as_a_list_become_a_tuple() -> None:
         ({"window_samples": 16, "channels": (4, 4, 4, 4, 4)}, "channels"),
         ({"kernel_size": 4}, "kernel_size"),
         ({"dropout": 1.0}, "dropout"),
+        ({"upsampling": "nearest"}, "upsampling"),
         ({"kl_weight": -0.1}, "kl_weight"),
     ],
 )

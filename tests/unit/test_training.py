@@ -80,6 +80,14 @@ def test_same_seed_same_losses_and_weights(beats) -> None:
     assert c.train_loss != a.train_loss
 
 
+def test_cosine_schedule_and_beat_cap(beats) -> None:
+    windows, _ = beats
+    cfg = TrainConfig(epochs=2, batch_size=32, lr_schedule="cosine", max_train_beats=100)
+    _, result = _fit(windows, cfg)
+    assert result.n_train + result.n_val == 100
+    assert result.train_loss[1] < result.train_loss[0]
+
+
 def test_vae_trains_reproducibly(beats) -> None:
     windows, _ = beats
     cfg = TrainConfig(epochs=2, batch_size=64)
@@ -135,6 +143,7 @@ def test_seed_everything_repeats_every_rng() -> None:
         ({"amplitude_scale": (1.2, 0.8)}, "amplitude_scale"),
         ({"amplitude_scale": (0.0, 1.0)}, "amplitude_scale"),
         ({"baseline_shift": float("nan")}, "baseline_shift"),
+        ({"lr_schedule": "step"}, "lr_schedule"),
         ({"max_train_beats": 1}, "max_train_beats"),
     ],
 )
