@@ -33,6 +33,7 @@ from beatwatch import metrics, thresholds
 from beatwatch.beats import BeatWindow, cut_beat_windows
 from beatwatch.denoise import DenoiseConfig, denoise
 from beatwatch.preprocess import PreprocessConfig, choose_lead, preprocess_recording
+from beatwatch.rhythm import RhythmContext, ScoreCalibration, anomaly_score, rhythm_context
 from beatwatch.training import (
     TrainConfig,
     TrainResult,
@@ -371,22 +372,30 @@ def beatgan(
 # ---------------------------------------------------------------------- inter-patient
 
 
+@dataclass(frozen=True)
+class DetectedBeats:
+    """Beats our detector finds in some MIT-BIH records, labelled by matching to the reference."""
+
+    windows: np.ndarray
+    """float32 (n_beats, n_samples), mV, from :func:`preprocess_recording`."""
+    classes: np.ndarray
+    """object (n_beats,): AAMI class ('N', 'S', 'V', 'F', 'Q'), ``None`` if unmatched."""
+    records: np.ndarray
+    """str (n_beats,)."""
+    context: RhythmContext
+    """Timing features of each beat within its record (:func:`rhythm_context`)."""
+
+
+def _subset(context: RhythmContext, index: np.ndarray) -> RhythmContext:
+    return RhythmContext(context.log_prematurity[index], context.log_pause[index])
+
+
 def load_detected_beats(
     mitdb_dir: Path, names: tuple[str, ...], cfg: PreprocessConfig | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Beats our detector finds in ``names``, labelled by matching to the reference.
-
-    Returns
-    -------
-    windows
-        float32 (n_beats, n_samples), mV, from :func:`preprocess_recording`.
-    classes
-        object (n_beats,): AAMI class ('N', 'S', 'V', 'F', 'Q'), ``None`` if unmatched.
-    records
-        str (n_beats,).
-    """
+) -> DetectedBeats:
+    """Run the nightly preprocessing on ``names`` and label the beats by the reference."""
     cfg = cfg or PreprocessConfig()
-    all_windows, all_classes, all_records = [], [], []
+    windows, classes, records, early, pause = [], [], [], [], []
     for name in names:
         record = wfdb.rdrecord(str(mitdb_dir / name))
         index = choose_lead(tuple(record.sig_name), cfg.lead_preference)
@@ -398,10 +407,21 @@ def load_detected_beats(
         )
         table = beat_set.table
         flat = table.column("window").combine_chunks().flatten().to_numpy()
-        all_windows.append(flat.reshape(table.num_rows, cfg.window.n_samples))
-        all_classes.append(np.array(table.column("aami_class").to_pylist(), dtype=object))
-        all_records.append(np.full(table.num_rows, name))
-    return np.concatenate(all_windows), np.concatenate(all_classes), np.concatenate(all_records)
+        windows.append(flat.reshape(table.num_rows, cfg.window.n_samples))
+        classes.append(np.array(table.column("aami_class").to_pylist(), dtype=object))
+        records.append(np.full(table.num_rows, name))
+        context = rhythm_context(
+            table.column("rr_prev_s").to_numpy(zero_copy_only=False),
+            table.column("rr_next_s").to_numpy(zero_copy_only=False),
+        )
+        early.append(context.log_prematurity)
+        pause.append(context.log_pause)
+    return DetectedBeats(
+        np.concatenate(windows),
+        np.concatenate(classes),
+        np.concatenate(records),
+        RhythmContext(np.concatenate(early), np.concatenate(pause)),
+    )
 
 
 def interpatient(
@@ -413,9 +433,12 @@ def interpatient(
 ) -> ProtocolResult:
     """de Chazal DS1 -> DS2: train on DS1's N beats, test on every matched DS2 beat.
 
-    Metrics: ROC-AUC and AP of N vs S, V, F, Q (also on the per-record relative score);
-    at two operating thresholds, mean + 3 std of the DS1 training errors (``_3std``) and
-    the 99th percentile of the DS1 normals not trained on (``_p99``): sensitivity and PPV
+    Beats are scored as a night scores them: reconstruction error combined with RR context
+    (:func:`beatwatch.rhythm.anomaly_score`, calibrated on the DS1 training normals).
+    Metrics: ROC-AUC and AP of N vs S, V, F, Q on that score, on the reconstruction error
+    alone (``_shape``) and on the per-record relative error (``_relative``); at two
+    operating thresholds, mean + 3 std of the DS1 training scores (``_3std``) and the 99th
+    percentile of the DS1 normals not trained on (``_p99``): sensitivity and PPV
     of all abnormal beats, of V beats among N + V beats and of S beats among N + S beats
     (a one-class detector flags "abnormal", so a class's PPV counts the N beats it flags).
     Unmatched detections have no label and are left out (counted in ``info``).
@@ -425,24 +448,33 @@ def interpatient(
     _check_window(model_cfg, 320, "interpatient")
     mitdb = data_dir / "mitdb"
     _say(progress, "interpatient: detecting beats in DS1 and DS2")
-    train_windows, train_classes, _ = load_detected_beats(mitdb, DS1)
-    test_windows, test_classes, test_records = load_detected_beats(mitdb, DS2)
+    ds1 = load_detected_beats(mitdb, DS1)
+    ds2 = load_detected_beats(mitdb, DS2)
+    test_windows, test_classes, test_records = ds2.windows, ds2.classes, ds2.records
 
-    normal_ds1 = train_windows[train_classes == "N"]
+    is_normal = ds1.classes == "N"
+    normal_ds1 = ds1.windows[is_normal]
     model, training = _fit(normal_ds1, train_cfg, model_cfg)
     _say(progress, f"interpatient: trained {training.epochs_run} epochs, {training.seconds:.0f} s")
     ds1_errors = reconstruction_errors(model, normal_ds1)
-    unseen = np.setdiff1d(np.arange(normal_ds1.shape[0]), training.train_index)
-    cut_3std = thresholds.mean_k_std(ds1_errors[training.train_index], k=3.0)
-    cut_p99 = thresholds.percentile_threshold(ds1_errors[unseen], q=99.0)
+    ds1_context = _subset(ds1.context, is_normal)
+    trained = training.train_index
+    calibration = ScoreCalibration.fit(ds1_errors[trained], _subset(ds1_context, trained))
+    ds1_scores = anomaly_score(ds1_errors, ds1_context, calibration).score
+    unseen = np.setdiff1d(np.arange(normal_ds1.shape[0]), trained)
+    cut_3std = thresholds.mean_k_std(ds1_scores[trained], k=3.0)
+    cut_p99 = thresholds.percentile_threshold(ds1_scores[unseen], q=99.0)
 
     all_errors = reconstruction_errors(model, test_windows)
+    all_scores = anomaly_score(all_errors, ds2.context, calibration).score
     relative = thresholds.relative_to_record(all_errors, test_records)
     matched = np.array([c is not None for c in test_classes])
     classes = test_classes[matched].astype(str)
-    errors = all_errors[matched]
+    errors = all_scores[matched]
     y = (classes != "N").astype(np.int8)
     fold_metrics = _score_metrics(y, errors)
+    fold_metrics["roc_auc_shape"] = metrics.roc_auc(y, all_errors[matched])
+    fold_metrics["average_precision_shape"] = metrics.average_precision(y, all_errors[matched])
     fold_metrics["roc_auc_relative"] = metrics.roc_auc(y, relative[matched])
     fold_metrics["average_precision_relative"] = metrics.average_precision(y, relative[matched])
     for suffix, cut in (("3std", cut_3std), ("p99", cut_p99)):
@@ -462,17 +494,18 @@ def interpatient(
         "n_train_normal": int(normal_ds1.shape[0]),
         "n_test": int(matched.sum()),
         "n_unmatched_test": int((~matched).sum()),
-        "n_unmatched_train": int(sum(c is None for c in train_classes)),
+        "n_unmatched_train": int(sum(c is None for c in ds1.classes)),
         "test_classes": {c: int((classes == c).sum()) for c in ("N", "S", "V", "F", "Q")},
         "threshold_3std": cut_3std,
         "threshold_p99": cut_p99,
     }
     info |= {
         "threshold": cut_3std,
-        "threshold_rule": "mean+3std of DS1 normal training errors",
+        "threshold_rule": "mean+3std of DS1 normal training scores",
+        "score_calibration": calibration.to_dict(),
         "training_records": list(DS1),
     }
-    examples = _examples(model, test_windows[matched], classes, errors)
+    examples = _examples(model, test_windows[matched], classes, all_errors[matched])
     result = FoldResult(fold_metrics, errors, y, classes, training, model, examples)
     return ProtocolResult("interpatient", [result], train_cfg, model_cfg, info)
 

@@ -120,6 +120,49 @@ class PreprocessSettings(BaseModel):
         )
 
 
+class TrainingSettings(BaseModel):
+    """How the nightly flow trains a scoring model (defaults: the tuned MIT-BIH settings).
+
+    Ops can override any of these per run from the Prefect UI (the ``retrain`` flow).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["conv_ae", "vae"] = "conv_ae"
+    latent_dim: int = Field(default=8, ge=1)
+    """Size of the autoencoder's code."""
+    channels: tuple[int, ...] = (8, 16, 32, 64)
+    """Feature maps of the encoder's convolutions."""
+    epochs: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=128, ge=1)
+    learning_rate: float = Field(default=6e-3, gt=0)
+    """Peak Adam step size (cosine-annealed to 0 over the epochs)."""
+    max_train_beats: int | None = Field(default=60_000, ge=2)
+    """Cap on training beats (a seeded random subset); normal beats are very redundant."""
+    seed: int = Field(default=0, ge=0)
+    threshold_rule: Literal["percentile", "mean_k_std", "relative"] = "percentile"
+    """How the flagging threshold is set: a percentile of held-out normal scores, mean + k
+    std of training normal scores, or per record (a beat's reconstruction error relative to
+    its record's median error)."""
+    threshold_value: float = Field(default=99.5, gt=0)
+    """The rule's parameter: the percentile (0-100], k, or the relative factor."""
+
+
+class ScoringSettings(BaseModel):
+    """How the nightly flow scores beats and reports them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    top_beats: int = Field(default=8, ge=0)
+    """Top flagged beats of the night drawn in the report (window, reconstruction, strip)."""
+    top_per_record: int = Field(default=5, ge=1)
+    """Top anomalies listed per record in ``nightly_reports``."""
+    strip_s: float = Field(default=6.0, gt=0)
+    """Length of the signal strip drawn around each top beat, seconds."""
+    timezone: str = "UTC"
+    """IANA time zone whose calendar date names a night (``nightly_runs.run_date``)."""
+
+
 class Settings(BaseSettings):
     """Where Beatwatch keeps its data and how strict it is; see the module docstring."""
 
@@ -138,6 +181,8 @@ class Settings(BaseSettings):
     """Extension of the reference annotation file read beside each record."""
     validation: ValidationLimits = ValidationLimits()
     preprocess: PreprocessSettings = PreprocessSettings()
+    training: TrainingSettings = TrainingSettings()
+    scoring: ScoringSettings = ScoringSettings()
 
     @field_validator("data_dir", "inbox", mode="after")
     @classmethod

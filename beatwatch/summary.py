@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from beatwatch.preprocess import BeatFile
@@ -25,6 +26,32 @@ class StageTimer:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
+INGEST_STAGES: tuple[str, ...] = ("scan", "ingest", "validate", "preprocess", "publish")
+"""Stages with a column in ``ingest_runs``; a night's other stages go to ``nightly_runs``."""
+
+
+@dataclass
+class ScoringSummary:
+    """What a night's train, score and report stages did."""
+
+    run_date: date
+    model_version: str | None = None
+    """The champion that scored the night (None: nothing scored)."""
+    model_trained: str | None = None
+    records_scored: int = 0
+    beats_scored: int = 0
+    beats_flagged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(record, error) of records that could not be scored; retried next night."""
+    error: str | None = None
+    """Why the night scored nothing (e.g. a corrupt champion file), if it did not."""
+    report: Path | None = None
+
+    @property
+    def share_flagged(self) -> float:
+        return self.beats_flagged / self.beats_scored if self.beats_scored else 0.0
 
 
 @dataclass
@@ -48,6 +75,8 @@ class IngestSummary:
     """Whether any record reached validation (and so Data Docs have something new)."""
     warehouse: Path | None = None
     data_docs: Path | None = None
+    scoring: ScoringSummary | None = None
+    """The night's scoring (nightly runs only)."""
 
     def counts(self) -> dict[str, float | int]:
         """Columns of the ``ingest_runs`` row."""
@@ -59,7 +88,11 @@ class IngestSummary:
             "records_failed": len(self.failed) + len(self.preprocess_failed),
             "records_preprocessed": len(self.beat_files),
             "beats": sum(f.n_beats for f in self.beat_files),
-            **{f"{stage}_s": round(s, 3) for stage, s in self.stage_s.items()},
+            **{
+                f"{stage}_s": round(s, 3)
+                for stage, s in self.stage_s.items()
+                if stage in INGEST_STAGES
+            },
         }
 
     def _beats_line(self) -> str:
@@ -109,8 +142,29 @@ class IngestSummary:
             lines.append(f"  FAILED {record}: {error} (left in the inbox, retried next run)")
         for record, error in self.preprocess_failed:
             lines.append(f"  FAILED preprocessing {record}: {error} (retried next run)")
+        if self.scoring is not None:
+            lines += self.scoring_lines(self.scoring)
         if self.warehouse is not None:
             lines.append(f"  warehouse    {self.warehouse}")
         if self.data_docs is not None:
             lines.append(f"  data docs    {self.data_docs}")
         return "\n".join(lines)
+
+    @staticmethod
+    def scoring_lines(night: ScoringSummary) -> list[str]:
+        lines = []
+        if night.model_trained is not None:
+            lines.append(f"  trained      model {night.model_trained}")
+        if night.error is not None:
+            lines.append(f"  SCORING FAILED: {night.error}")
+        elif night.model_version is not None:
+            lines.append(
+                f"  scored       {night.beats_scored} beats of {night.records_scored} recordings"
+                f" with {night.model_version}: {night.beats_flagged} flagged"
+                f" ({100 * night.share_flagged:.1f} %)"
+            )
+        for record, error in night.failed:
+            lines.append(f"  FAILED scoring {record}: {error} (retried next night)")
+        if night.report is not None:
+            lines.append(f"  report       {night.report}")
+        return lines

@@ -40,6 +40,8 @@ HEADLINE: dict[str, tuple[str, ...]] = {
     "interpatient": (
         "roc_auc",
         "average_precision",
+        "roc_auc_shape",
+        "average_precision_shape",
         "roc_auc_relative",
         "roc_auc_S",
         "roc_auc_V",

@@ -8,7 +8,7 @@ nothing half-done for the next run to trip over.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import duckdb
 from beatwatch.ingest import KnownDelivery, StagedRecording
 from beatwatch.preprocess import BeatFile, PendingRecording, PreprocessConfig
 from beatwatch.quarantine import QuarantineEntry
+from beatwatch.scoring import RecordScores
 from beatwatch.validation import ExpectationOutcome
 from warehouse.store import query_sql, transaction
 
@@ -166,6 +167,7 @@ def insert_beat_set(
         "run_id": run_id,
     }
     with transaction(con):
+        con.execute("delete from beat_scores where record = ?", [beat_file.record])
         con.execute("delete from beats where record = ?", [beat_file.record])
         con.execute("delete from beat_sets where record = ?", [beat_file.record])
         _insert_row(con, "beat_sets", row)
@@ -174,3 +176,94 @@ def insert_beat_set(
             " lead, ref_symbol, aami_class from read_parquet(?)",
             [str(beat_file.path)],
         )
+
+
+# --------------------------------------------------------------------------- nights
+
+
+def begin_night(
+    con: duckdb.DuckDBPyConnection, *, run_id: str, run_date: date, started_at: datetime
+) -> None:
+    """Open a night's ``nightly_runs`` row, replacing any earlier run of the same night.
+
+    An earlier run of ``run_date`` (a re-run, or a run that crashed) loses its row, its
+    ``nightly_reports`` and its ``beat_scores``; its records are scored again tonight.
+    """
+    with transaction(con):
+        for table in ("beat_scores", "nightly_reports", "nightly_runs"):
+            con.execute(f"delete from {table} where run_date = ?", [run_date])
+        con.execute(
+            "insert into nightly_runs (run_id, run_date, started_at, status) values (?, ?, ?, ?)",
+            [run_id, run_date, started_at, "running"],
+        )
+
+
+def pending_scoring(
+    con: duckdb.DuckDBPyConnection, *, model_version: str, run_date: date
+) -> list[tuple[str, Path]]:
+    """(record, beats Parquet) of the beat sets ``model_version`` has yet to score."""
+    rows = con.execute(
+        query_sql("pending_scoring"), {"model_version": model_version, "run_date": run_date}
+    ).fetchall()
+    return [(record, Path(path)) for record, path in rows]
+
+
+def insert_record_scores(
+    con: duckdb.DuckDBPyConnection,
+    scores: RecordScores,
+    *,
+    model_version: str,
+    threshold_rule: str,
+    run_id: str,
+    run_date: date,
+) -> None:
+    """A record's beat scores and its ``nightly_reports`` row, in one transaction; replaces
+    the record's earlier scores by the same model."""
+    now = datetime.now(UTC)
+    top = [{"beat_index": t.beat_index, "time_s": t.time_s, "score": t.score} for t in scores.top]
+    with transaction(con):
+        con.execute(
+            "delete from beat_scores where record = ? and model_version = ?",
+            [scores.record, model_version],
+        )
+        con.register("scored_beats", scores.table)
+        con.execute(
+            "insert into beat_scores select record, beat_index, $model_version, r_sample, time_s,"
+            " score, shape_z, timing_z, recon_error, relative_score, $threshold, $rule, flagged,"
+            " $run_id, $run_date, $now from scored_beats",
+            {
+                "model_version": model_version,
+                "threshold": scores.threshold,
+                "rule": threshold_rule,
+                "run_id": run_id,
+                "run_date": run_date,
+                "now": now,
+            },
+        )
+        con.unregister("scored_beats")
+        _insert_row(
+            con,
+            "nightly_reports",
+            {
+                "run_id": run_id,
+                "run_date": run_date,
+                "record": scores.record,
+                "model_version": model_version,
+                "threshold": scores.threshold,
+                "beats_scored": scores.beats_scored,
+                "beats_flagged": scores.beats_flagged,
+                "share_flagged": scores.share_flagged,
+                "mean_hr_bpm": scores.mean_hr_bpm,
+                "top_anomalies": top,
+                "scored_at": now,
+            },
+        )
+
+
+def finish_night(con: duckdb.DuckDBPyConnection, *, run_id: str, values: Mapping[str, Any]) -> None:
+    """Fill in a night's results: counts, model, report path, stage times, status."""
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    con.execute(
+        f"update nightly_runs set finished_at = ?, {assignments} where run_id = ?",
+        [datetime.now(UTC), *values.values(), run_id],
+    )
