@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,12 +92,40 @@ def _settings(config: Path | None, data_dir: Path | None, inbox: Path | None) ->
     return settings
 
 
-def _run_flow(flow: Callable[..., IngestSummary], settings: Settings, config: Path | None) -> None:
-    """Run an ingest-like flow in-process and print its summary; exit 1 on internal errors."""
+def _run_flow(
+    flow: Callable[..., IngestSummary], settings: Settings, config: Path | None, **params: object
+) -> None:
+    """Run an ingest-like flow in-process and print its summary.
+
+    Exit status: 0 all done; 1 some records failed (retried next run); 2 the night could not
+    score (published what it ingested; the message says why).
+    """
+    from flows.nightly import NightFailedError
+
     _quiet_prefect()
-    summary = flow(data_dir=settings.data_dir, inbox=settings.inbox, config_file=config)
+    try:
+        summary = flow(
+            data_dir=settings.data_dir, inbox=settings.inbox, config_file=config, **params
+        )
+    except NightFailedError as exc:
+        typer.echo(f"\nNIGHT FAILED: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo("\n" + summary.render())
-    raise typer.Exit(1 if summary.failed or summary.preprocess_failed else 0)
+    failed = summary.failed or summary.preprocess_failed
+    if summary.scoring is not None:
+        failed = failed or summary.scoring.failed
+    raise typer.Exit(1 if failed else 0)
+
+
+NightDate = Annotated[
+    datetime | None,
+    typer.Option(
+        "--date",
+        formats=["%Y-%m-%d"],
+        help="The night, YYYY-MM-DD (default: today in scoring.timezone / the latest night).",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
@@ -112,14 +141,56 @@ def ingest(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = N
 
 
 @app.command()
-def nightly(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = None) -> None:
-    """Run the whole nightly pipeline once, now (for now: ingest, validate, preprocess).
+def nightly(
+    config: ConfigFile = None,
+    data_dir: DataDir = None,
+    inbox: Inbox = None,
+    date: NightDate = None,
+) -> None:
+    """Run the whole night once, now: ingest, validate, preprocess, train (first model
+    only), score, report, publish.
 
-    This is what the scheduled deployment runs at night.
+    This is what the scheduled deployment runs. Running a night again (same --date)
+    replaces its results.
     """
     from flows.nightly import nightly_flow
 
-    _run_flow(nightly_flow, _settings(config, data_dir, inbox), config)
+    run_date = None if date is None else date.date()
+    _run_flow(nightly_flow, _settings(config, data_dir, inbox), config, run_date=run_date)
+
+
+@app.command()
+def report(date: NightDate = None, data_dir: DataDir = None) -> None:
+    """Print a night's summary and the path of its HTML report (default: the latest night)."""
+    settings = _settings(None, data_dir, None)
+    from warehouse import connect
+
+    with connect(settings.warehouse_path, read_only=True) as con:
+        where = "run_date = ?" if date is not None else "true"
+        row = con.execute(
+            "select run_date, status, records_scored, beats_scored, beats_flagged,"
+            " share_flagged, model_version, report_path, note from nightly_runs"
+            f" where {where} order by run_date desc limit 1",
+            [date.date()] if date is not None else [],
+        ).fetchone()
+        if row is None:
+            wanted = "no night" if date is None else f"no night {date:%Y-%m-%d}"
+            typer.echo(f"{wanted} in {settings.warehouse_path}", err=True)
+            raise typer.Exit(1)
+        night, state, records, beats, flagged, share, model, path, note = row
+        typer.echo(
+            f"Night {night}: {state}; {beats} beats of {records} recordings scored by "
+            f"{model}, {flagged} flagged ({100 * (share or 0):.2f} %)"
+        )
+        if note:
+            typer.echo(f"  note: {note}")
+        con.sql(
+            "select record, beats_scored as beats, beats_flagged as flagged,"
+            " round(100 * share_flagged, 2) as pct_flagged, round(mean_hr_bpm) as mean_hr_bpm"
+            " from nightly_reports where run_date = ? order by share_flagged desc",
+            params=[night],
+        ).show(max_rows=60)
+    typer.echo(f"Report: {path}")
 
 
 @app.command()
@@ -151,6 +222,11 @@ def demo(
             "select record, duration_min, fs_hz, leads, n_reference_beats"
             " from recording_overview order by record"
         ).show()
+        typer.echo("The night's highest-scoring flagged beats (view flagged_beats):")
+        con.sql(
+            "select record, time_into_recording, round(score, 1) as score, hr_around_bpm,"
+            " ref_symbol from flagged_beats order by score desc limit 8"
+        ).show()
     bin_dir = Path(sys.executable).parent
     typer.echo(
         "\nTry some SQL (read-only, safe while the pipeline runs):\n"
@@ -158,6 +234,8 @@ def demo(
         '    "select record, symbol, count(*) as n from annotations group by all order by n desc"\n'
         f"  {bin_dir / 'duckdb'} -readonly {settings.warehouse_path} \\\n"
         '    "select * from recording_overview"'
+        f"\nThe night's report: {bin_dir / 'beatwatch'} report --data-dir {settings.data_dir}"
+        "\nThe warehouse, for clinicians: docs/warehouse.md"
     )
     raise typer.Exit(1 if summary.failed or summary.preprocess_failed else 0)
 

@@ -144,7 +144,7 @@ class TrainingSettings(BaseModel):
     """How the flagging threshold is set: a percentile of held-out normal scores, mean + k
     std of training normal scores, or per record (a beat's reconstruction error relative to
     its record's median error)."""
-    threshold_value: float = Field(default=99.5, gt=0)
+    threshold_value: float = Field(default=98.0, gt=0)
     """The rule's parameter: the percentile (0-100], k, or the relative factor."""
 
 

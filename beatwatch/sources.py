@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -254,6 +255,11 @@ class PhysioNetSource:
             return _publish(staged, inbox)
 
 
+DEMO_START = datetime(2026, 11, 21, 22, 0, 0)
+"""Header start time of the first synthetic record (the others follow 10 minutes apart);
+fixed, so the same seed always writes the same bytes."""
+
+
 @dataclass(frozen=True)
 class SyntheticSource:
     """Write seeded synthetic ECG records made by `beatwatch.synthetic`.
@@ -291,8 +297,9 @@ class SyntheticSource:
         )
         with _staging_dir(inbox) as staging:
             staged: list[Path] = []
-            for record_name, recording in recordings.items():
-                written = write_wfdb_record(recording, staging, record_name)
+            for i, (record_name, recording) in enumerate(recordings.items()):
+                start = DEMO_START + timedelta(minutes=10 * i)
+                written = write_wfdb_record(recording, staging, record_name, start=start)
                 # Header last, so a scan never finds a header before its signal file.
                 staged += sorted(map(Path, written), key=lambda p: p.suffix == ".hea")
             return _publish(staged, inbox)

@@ -15,6 +15,7 @@ import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -317,6 +318,7 @@ def write_wfdb_record(
     with_annotations: bool = True,
     fmt: str = "212",
     saturate: bool = False,
+    start: datetime | None = None,
 ) -> list[Path]:
     """Write ``<record_name>.hea``/``.dat`` and (optionally) ``.atr`` into ``directory``.
 
@@ -340,6 +342,8 @@ def write_wfdb_record(
         WFDB storage format.
     saturate : bool
         Clip samples beyond the format's range instead of raising ``ValueError``.
+    start : datetime, optional
+        Wall-clock time of the first sample, written as the header's base date and time.
 
     Returns
     -------
@@ -375,6 +379,8 @@ def write_wfdb_record(
         d_signal=digital.astype(np.int32),
         comments=list(comments),
         write_dir=str(directory),
+        base_date=None if start is None else start.date(),
+        base_time=None if start is None else start.time(),
         **{key: [value] * len(rec.leads) for key, value in per_lead.items()},
     )
     paths = [directory / f"{record_name}.hea", directory / f"{record_name}.dat"]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 
 from beatwatch.registry import ModelFileError
+from beatwatch.retrain import TrainingRequest
 from beatwatch.scoring import NothingToTrainError, ScoringModel
 from beatwatch.settings import Settings, load_settings
 from beatwatch.summary import IngestSummary, ScoringSummary, StageTimer
@@ -16,7 +17,7 @@ from flows.ingest import current_run_id, ingest_inbox, publish_run
 from tasks.night import close_night, open_night
 from tasks.preprocess import pending_recordings, preprocess_records
 from tasks.report import write_night_report
-from tasks.score import TrainingRequest, load_champion, score_records, train_model
+from tasks.score import load_champion, score_records, train_model
 
 
 class NightFailedError(RuntimeError):
