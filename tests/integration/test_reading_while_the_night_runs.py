@@ -32,6 +32,16 @@ order by n.run_date
 """
 
 
+HELD_OPEN = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+count = lambda: con.execute("select count(*) from nightly_runs").fetchone()[0]
+print(count(), flush=True)
+sys.stdin.readline()
+print(count(), flush=True)
+"""
+
+
 def _night(data: Path, inbox: Path, day: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(BEATWATCH), "nightly", "--data-dir", str(data), "--inbox", str(inbox), "--date", day],
@@ -67,7 +77,15 @@ def test_a_reader_never_fails_and_sees_only_whole_nights(tmp_path: Path, make_re
 
     for i in range(3):
         make_record(inbox, f"b{i}", seed=10 + i, pac_rate=0.05, duration_s=90.0)
-    held_open = duckdb.connect(str(warehouse), read_only=True)  # a session left open all night
+    # A clinician's session left open all night, in a third process (within one process
+    # DuckDB shares a database instance per file, so it would pin the reader below too).
+    held_open = subprocess.Popen(
+        [sys.executable, "-c", HELD_OPEN, str(warehouse)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert held_open.stdout.readline().strip() == "1"
     second = _night(data, inbox, "2026-11-21", env)
     seen: list[tuple[int, int]] = []
     errors: list[str] = []
@@ -97,5 +115,5 @@ def test_a_reader_never_fails_and_sees_only_whole_nights(tmp_path: Path, make_re
     nights, recordings = _look(warehouse)
     assert (len(nights), recordings) == (2, 6)
     # The session opened before the new night was published still reads the old night.
-    assert held_open.execute("select count(*) from nightly_runs").fetchone() == (1,)
-    held_open.close()
+    out, _ = held_open.communicate("again\n", timeout=60)
+    assert out.strip() == "1"

@@ -1,0 +1,109 @@
+"""The nightly flow's train -> score -> report stages on small synthetic recordings."""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from flows.nightly import NightFailedError, nightly_flow
+
+FAST = "[training]\nepochs = 2\nmax_train_beats = 2000\n"
+DAY_1, DAY_2 = date(2026, 11, 20), date(2026, 11, 21)
+
+
+@pytest.fixture
+def night_setup(tmp_path: Path, make_record):
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    for i in range(3):
+        make_record(inbox, f"r{i}", seed=i, pvc_rate=0.08, pac_rate=0.04, duration_s=90.0)
+    config = tmp_path / "fast.toml"
+    config.write_text(FAST)
+
+    def run(day: date):
+        return nightly_flow(data_dir=data, inbox=inbox, config_file=config, run_date=day)
+
+    return data, run
+
+
+def _rows(data: Path, sql: str, *params) -> list[tuple]:
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def test_running_a_night_again_replaces_its_results(night_setup) -> None:
+    data, run = night_setup
+    first = run(DAY_1)
+    n_beats = _rows(data, "select count(*) from beats")[0][0]
+    assert first.scoring.beats_scored == n_beats > 200
+    again = run(DAY_1)  # the same night, re-run: rescored, replaced
+    assert again.scoring.beats_scored == n_beats
+    assert again.scoring.model_trained is None  # the champion from the first run is kept
+    assert _rows(data, "select count(*), count(distinct run_id) from nightly_runs") == [(1, 1)]
+    assert _rows(data, "select run_id from nightly_runs") == [(again.run_id,)]
+    assert _rows(data, "select count(*) from beat_scores") == [(n_beats,)]
+    assert _rows(data, "select count(*), count(distinct run_id) from nightly_reports") == [(3, 1)]
+    later = run(DAY_2)  # nothing new, same champion: nothing to score
+    assert later.scoring.beats_scored == 0
+    assert _rows(data, "select run_date, records_scored from nightly_runs order by 1") == [
+        (DAY_1, 3),
+        (DAY_2, 0),
+    ]
+
+
+def test_a_corrupt_champion_file_stops_scoring_with_a_clear_error(night_setup) -> None:
+    data, run = night_setup
+    run(DAY_1)
+    (path,) = _rows(data, "select file_path from model_versions where status = 'champion'")[0]
+    original = Path(path).read_bytes()
+    Path(path).write_bytes(original[:-10] + b"x" * 10)
+    with pytest.raises(NightFailedError, match=re.escape(Path(path).name)):
+        run(DAY_2)
+    status, note, scored = _rows(
+        data, "select status, note, beats_scored from nightly_runs where run_date = ?", DAY_2
+    )[0]
+    assert status == "scoring_failed"
+    assert "corrupt" in note
+    assert scored == 0
+    assert _rows(data, "select count(*) from beat_scores where run_date = ?", DAY_2) == [(0,)]
+    assert _rows(data, "select count(*) from model_versions") == [(1,)]  # no silent retrain
+
+    Path(path).write_bytes(original)  # repaired: re-running the night scores it
+    assert run(DAY_2).scoring.error is None
+
+
+def test_the_night_publishes_a_report_and_artifacts(night_setup) -> None:
+    data, run = night_setup
+    summary = run(DAY_1)
+    report = summary.scoring.report
+    assert report == data / "reports" / "night-2026-11-20.html"
+    page = report.read_text()
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) >= 2  # flagged beats over time, top beats; strips when any
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    assert _rows(data, "select report_path from nightly_runs") == [(str(report),)]
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["nightly-summary", "nightly-records"])
+            )
+        )
+    mine = [a for a in artifacts if str(a.flow_run_id) == summary.run_id]
+    assert {a.key for a in mine} == {"nightly-summary", "nightly-records"}
+    markdown = next(a for a in mine if a.key == "nightly-summary").data
+    assert report.as_uri() in markdown
+
+
+def test_an_empty_first_night_trains_nothing_and_does_not_fail(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    summary = nightly_flow(data_dir=tmp_path / "data", inbox=inbox, run_date=DAY_1)
+    assert summary.scoring.model_version is None
+    assert summary.scoring.error is None
+    assert summary.scoring.report.is_file()
