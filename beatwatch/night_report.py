@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogLocator
 
 from beatwatch.atomic import write_atomic
 from beatwatch.evaluation_report import figure_png
@@ -27,7 +26,6 @@ from beatwatch.evaluation_report import figure_png
 MAX_RECORD_PLOTS = 12
 """At most this many records get an axis in "Flagged beats over time"."""
 
-_SCORE_FLOOR = 1e-12  # scores at or below 0 are drawn here on the log axis
 _DASH = "–"
 
 
@@ -46,11 +44,13 @@ class RecordNight:
     time_s
         ``(n,)`` R-peak time of every scored beat, seconds from the recording's start.
     score
-        ``(n,)`` reconstruction error of each beat (normalised units squared).
+        ``(n,)`` anomaly score of each beat, in standard deviations of normal beats
+        (:mod:`beatwatch.rhythm`; about 0 for a typical normal beat).
     flagged
         ``(n,)`` bool, whether each beat was flagged.
     threshold
-        The score threshold applied (same unit as ``score``).
+        The score threshold applied (same unit as ``score``); NaN when the flags come
+        from another quantity (the ``relative`` rule), and no line is drawn.
     """
 
     record: str
@@ -89,9 +89,9 @@ class TopBeat:
     time_s
         R-peak time, seconds from the recording's start.
     score
-        Reconstruction error (normalised units squared).
+        Anomaly score, standard deviations of normal beats.
     relative_score
-        ``score`` divided by the record's median score (unitless).
+        The beat's reconstruction error divided by its record's median (unitless).
     window, reconstruction
         ``(L,)`` the beat as the model saw it, and the model's reconstruction (normalised
         units).
@@ -418,12 +418,12 @@ def _legend_above(fig: Figure, ax: Axes) -> None:
 
 
 def _over_time_figure(records: Sequence[RecordNight]) -> Figure:
-    """Score (log) against time into the recording (min), one panel per record."""
+    """Score against time into the recording (min), one panel per record."""
     fig, axes = _grid(len(records), 3, (4.2, 2.5), hspace=0.75, title_in=0.3)
     for ax, r in zip(axes, records, strict=True):
         keep = np.isfinite(r.score) & np.isfinite(r.time_s)
         minutes = r.time_s[keep] / 60.0
-        score = np.clip(r.score[keep], _SCORE_FLOOR, None)
+        score = r.score[keep]
         flagged = r.flagged[keep]
         ax.plot(
             minutes[~flagged],
@@ -446,10 +446,8 @@ def _over_time_figure(records: Sequence[RecordNight]) -> Figure:
             rasterized=True,
             label="flagged",
         )
-        if math.isfinite(r.threshold) and r.threshold > 0:
+        if math.isfinite(r.threshold):
             ax.axhline(r.threshold, c="k", ls="--", lw=0.9, label="threshold")
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))  # 8 minor ticks/decade are slow
         ax.set_title(
             _mpl(
                 f"{r.record}: {r.beats_flagged}/{r.beats_scored} flagged "
@@ -458,7 +456,7 @@ def _over_time_figure(records: Sequence[RecordNight]) -> Figure:
             fontsize=8,
         )
         ax.set_xlabel("time into recording (min)", fontsize=7)
-        ax.set_ylabel("error (norm. units²)", fontsize=7)
+        ax.set_ylabel("score (SD of normal beats)", fontsize=7)
         ax.tick_params(labelsize=7)
     _legend_above(fig, axes[0])
     return fig

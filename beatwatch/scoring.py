@@ -165,6 +165,8 @@ class ScoringModel:
     calibration: ScoreCalibration
     threshold: float
     threshold_rule: ThresholdRule
+    threshold_text: str = ""
+    """How the threshold was set, for people (``model_versions.threshold_rule``)."""
 
     def config_json(self, train_cfg: TrainConfig) -> dict[str, Any]:
         """What ``model_versions.config`` holds for this model."""
@@ -246,6 +248,7 @@ def load_scoring_model(mv: ModelVersion) -> ScoringModel:
         calibration=ScoreCalibration.from_dict(mv.config["score_calibration"]),
         threshold=mv.threshold,
         threshold_rule=mv.config.get("threshold_rule", "percentile"),
+        threshold_text=mv.threshold_rule,
     )
 
 

@@ -26,8 +26,9 @@ from beatwatch.summary import IngestSummary
 from warehouse import connect
 
 
-def record_night(scores: RecordScores) -> RecordNight:
-    """The report's view of one record's scores."""
+def record_night(scores: RecordScores, rule: str | None) -> RecordNight:
+    """The report's view of one record's scores (no threshold line under the ``relative``
+    rule, whose threshold applies to another quantity)."""
     table = scores.table
     return RecordNight(
         record=scores.record,
@@ -37,7 +38,7 @@ def record_night(scores: RecordScores) -> RecordNight:
         time_s=table.column("time_s").to_numpy(),
         score=table.column("score").to_numpy(),
         flagged=table.column("flagged").to_numpy(zero_copy_only=False),
-        threshold=scores.threshold,
+        threshold=float("nan") if rule == "relative" else scores.threshold,
     )
 
 
@@ -112,7 +113,9 @@ def write_night_report(
         run_date=night.run_date,
         started_at=started_at,
         model_version=night.model_version,
-        threshold_rule=None if scoring is None else scoring.threshold_rule,
+        threshold_rule=None
+        if scoring is None
+        else f"{scoring.threshold_text or scoring.threshold_rule}: {scoring.threshold:.2f}",
         stage_s=stage_s,
         counts={
             "records found": summary.found,
@@ -120,7 +123,9 @@ def write_night_report(
             "records quarantined": len(summary.quarantined),
             "records failed": len(summary.failed) + len(summary.preprocess_failed),
         },
-        records=[record_night(s) for s in scored],
+        records=[
+            record_night(s, None if scoring is None else scoring.threshold_rule) for s in scored
+        ],
         top_beats=[] if scoring is None else top_beats(settings, scored, scoring),
         rejected=[RejectedDelivery(q.record, q.kind, q.reason) for q in summary.quarantined],
         notes=notes,
