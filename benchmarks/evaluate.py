@@ -36,6 +36,8 @@ HEADLINE: dict[str, tuple[str, ...]] = {
         "best_f1",
         "roc_auc_relative",
         "average_precision_relative",
+        "roc_auc_with_rhythm",
+        "average_precision_with_rhythm",
     ),
     "interpatient": (
         "roc_auc",
