@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,9 +138,49 @@ def promote(con: duckdb.DuckDBPyConnection, version: str) -> None:
         )
 
 
+def record_decision(
+    con: duckdb.DuckDBPyConnection,
+    version: str,
+    decision: str,
+    *,
+    compared_with: str | None = None,
+    metric: str | None = None,
+    value: float | None = None,
+    champion_value: float | None = None,
+) -> None:
+    """Store how ``version`` fared against the champion, and what was decided."""
+    con.execute(
+        "update model_versions set decision = ?, compared_with = ?, comparison_metric = ?,"
+        " comparison_value = ?, champion_value = ? where version = ?",
+        [decision, compared_with, metric, value, champion_value, version],
+    )
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> str:
+    """Make the previous champion champion again; returns its version.
+
+    The previous champion is the retired scoring model promoted most recently before the
+    current one.
+    """
+    current = champion(con)
+    if current is None:
+        raise LookupError("no champion yet: nothing to roll back")
+    row = con.execute(
+        "select version from model_versions where purpose = 'scoring' and status = 'retired'"
+        " and promoted_at is not null and promoted_at < ? order by promoted_at desc limit 1",
+        [current.promoted_at],
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"{current.version} is the only model that has been champion")
+    promote(con, row[0])
+    record_decision(con, row[0], f"rolled back to (from {current.version})")
+    return row[0]
+
+
 def champion(con: duckdb.DuckDBPyConnection) -> ModelVersion | None:
     """The current champion, or None before any scoring model exists."""
-    rows = con.execute("select * from model_versions where status = 'champion'").fetchall()
+    columns = ", ".join(f.name for f in fields(ModelVersion))
+    rows = con.execute(f"select {columns} from model_versions where status = 'champion'").fetchall()
     if len(rows) > 1:
         raise RuntimeError(f"registry invariant broken: {len(rows)} champions")
     if not rows:

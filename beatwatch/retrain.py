@@ -1,4 +1,5 @@
-"""Train a scoring model on the lake's normal beats and register it (no Prefect).
+"""Train a scoring model on the lake's normal beats, register it, and decide whether it
+becomes champion (no Prefect).
 
 What counts as normal (:func:`beatwatch.scoring.select_normal_beats`): annotated N beats
 where a recording has reference labels; in unlabelled recordings, the beats the current
@@ -14,19 +15,31 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from beatwatch.registry import ModelVersion, champion, new_version_id, register, save_model
+from beatwatch.promotion import Comparison, compare, held_out_records
+from beatwatch.registry import (
+    ModelVersion,
+    champion,
+    new_version_id,
+    promote,
+    record_decision,
+    register,
+    save_model,
+)
 from beatwatch.scoring import (
     FittedModel,
     TrainingSet,
     build_training_set,
     describe_rule,
     fit_scoring_model,
+    load_scoring_model,
 )
 from beatwatch.settings import TrainingSettings
 from beatwatch.training import TrainConfig
 from models import AutoencoderConfig
+from warehouse.store import connect
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +107,19 @@ def gather_training_set(
 
 
 def train_and_register(
-    con: duckdb.DuckDBPyConnection,
+    work_db: Path,
     request: TrainingRequest,
     *,
     models_dir: Path,
     run_id: str,
 ) -> tuple[ModelVersion, FittedModel]:
-    """Train on the lake's normal beats, save the weights and register the version."""
-    training_set = gather_training_set(con, request.records)
+    """Train on the lake's normal beats, save the weights and register the version.
+
+    The working database is opened only to read the beats and to register the model, never
+    during training: a night can write in between.
+    """
+    with connect(work_db) as con:
+        training_set = gather_training_set(con, request.records)
     train_cfg, model_cfg = train_configs(request.training, training_set.windows.shape[1])
     version = new_version_id(model_cfg.kind)
     log.info(
@@ -143,4 +161,96 @@ def train_and_register(
         },
         note=request.note or None,
     )
-    return register(con, mv), fitted
+    with connect(work_db) as con:
+        return register(con, mv), fitted
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    """What a retrain produced and decided."""
+
+    version: str
+    """The new model."""
+    champion_before: str | None
+    decision: str
+    """``first model``, ``promoted`` or ``kept as challenger``."""
+    comparison: Comparison | None
+    training_records: tuple[str, ...]
+    held_out: tuple[str, ...]
+    train_seconds: float
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision in ("first model", "promoted")
+
+
+def _beat_tables(
+    con: duckdb.DuckDBPyConnection, records: tuple[str, ...]
+) -> list[tuple[str, pa.Table]]:
+    rows = con.execute(
+        "select record, beats_path from beat_sets where list_contains(?, record) order by record",
+        [list(records)],
+    ).fetchall()
+    return [(record, pq.read_table(path)) for record, path in rows]
+
+
+def retrain(
+    work_db: Path,
+    request: TrainingRequest,
+    *,
+    models_dir: Path,
+    run_id: str,
+    tolerance: float,
+) -> RetrainOutcome:
+    """Train a challenger without the held-out recordings, compare it with the champion on
+    them (:mod:`beatwatch.promotion`), promote it if it is at least as good, and record the
+    decision and both figures in ``model_versions``.
+
+    Raises ``ValueError`` if every requested recording is held out, or none has beats.
+    """
+    with connect(work_db) as con:
+        available = tuple(r for (r,) in con.execute("select record from beat_sets").fetchall())
+        before = champion(con)
+    requested = available if request.records is None else tuple(request.records)
+    held = held_out_records(available)
+    training_records = tuple(sorted(set(requested) - set(held)))
+    if not training_records:
+        raise ValueError(
+            f"every requested recording ({', '.join(requested) or 'none'}) is held out for "
+            f"the champion/challenger comparison ({', '.join(held)}); choose others"
+        )
+    request = TrainingRequest(request.training, training_records, request.note)
+    mv, fitted = train_and_register(work_db, request, models_dir=models_dir, run_id=run_id)
+    if before is None:
+        with connect(work_db) as con:
+            record_decision(con, mv.version, "first model")
+        return RetrainOutcome(
+            mv.version, None, "first model", None, training_records, held, fitted.training.seconds
+        )
+    compared_on = held or training_records  # a single recording: compared in-sample
+    with connect(work_db) as con:
+        tables = _beat_tables(con, compared_on)
+    comparison = compare(load_scoring_model(before), fitted.scoring, tables, tolerance=tolerance)
+    decision = "promoted" if comparison.challenger_wins else "kept as challenger"
+    with connect(work_db) as con:
+        if comparison.challenger_wins:
+            promote(con, mv.version)
+        record_decision(
+            con,
+            mv.version,
+            decision,
+            compared_with=before.version,
+            metric=comparison.metric,
+            value=comparison.challenger_value,
+            champion_value=comparison.champion_value,
+        )
+    log.info("%s %s", mv.version, comparison.describe())
+    return RetrainOutcome(
+        mv.version,
+        before.version,
+        decision,
+        comparison,
+        training_records,
+        held,
+        fitted.training.seconds,
+    )

@@ -159,8 +159,33 @@ class ScoringSettings(BaseModel):
     """Top anomalies listed per record in ``nightly_reports``."""
     strip_s: float = Field(default=6.0, gt=0)
     """Length of the signal strip drawn around each top beat, seconds."""
+
+
+class ScheduleSettings(BaseModel):
+    """When the deployments served by ``beatwatch serve`` (and in ``prefect.yaml``) run."""
+
+    model_config = ConfigDict(frozen=True)
+
     timezone: str = "UTC"
-    """IANA time zone whose calendar date names a night (``nightly_runs.run_date``)."""
+    """IANA time zone of the schedules; its calendar date also names a night
+    (``nightly_runs.run_date``)."""
+    nightly_cron: str = "0 2 * * *"
+    """When the nightly flow runs (default 02:00)."""
+    retrain_cron: str | None = None
+    """When the retrain flow runs on its own, e.g. ``"0 12 * * 0"``; None: from the UI only."""
+    ingest_interval_min: float | None = None
+    """Also ingest the inbox every this many minutes; None: only in the nightly run."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(zone)
+        except Exception as exc:
+            raise ValueError(f"unknown time zone {zone!r}: use an IANA name") from exc
+        return zone
 
 
 class Settings(BaseSettings):
@@ -183,6 +208,7 @@ class Settings(BaseSettings):
     preprocess: PreprocessSettings = PreprocessSettings()
     training: TrainingSettings = TrainingSettings()
     scoring: ScoringSettings = ScoringSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @field_validator("data_dir", "inbox", mode="after")
     @classmethod

@@ -22,6 +22,7 @@ from tasks.ingest import (
     triage_deliveries,
     validate_records,
 )
+from warehouse import run_lock
 
 
 @flow(name="ingest")
@@ -31,8 +32,9 @@ def ingest_flow(
     """Ingest every new WFDB record in the inbox into the Parquet lake and the warehouse."""
     settings = load_settings(config_file=config_file, data_dir=data_dir, inbox=inbox)
     timer = StageTimer()
-    summary = ingest_inbox(settings, current_run_id(), timer)
-    publish_run(settings, summary, timer)
+    with run_lock(settings.state_dir):  # one run writes and publishes at a time
+        summary = ingest_inbox(settings, current_run_id(), timer)
+        publish_run(settings, summary, timer)
     return summary
 
 

@@ -18,6 +18,7 @@ from tasks.night import close_night, open_night
 from tasks.preprocess import pending_recordings, preprocess_records
 from tasks.report import write_night_report
 from tasks.score import load_champion, score_records, train_model
+from warehouse import run_lock
 
 
 class NightFailedError(RuntimeError):
@@ -33,13 +34,23 @@ def nightly_flow(
 ) -> IngestSummary:
     """Everything a night does, in order. Parameters as for ``beatwatch nightly``.
 
-    ``run_date`` names the night (default: today in ``scoring.timezone``); running a night
+    ``run_date`` names the night (default: today in ``schedule.timezone``); running a night
     again replaces its earlier results.
     """
     settings = load_settings(config_file=config_file, data_dir=data_dir, inbox=inbox)
+    with run_lock(settings.state_dir):  # one run writes and publishes at a time
+        summary = run_night(settings, run_date)
+    night = summary.scoring
+    if night is not None and night.error is not None:
+        raise NightFailedError(f"night {night.run_date} ingested but scored nothing: {night.error}")
+    return summary
+
+
+def run_night(settings: Settings, run_date: date | None) -> IngestSummary:
+    """The stages of one night, in order; call inside a flow run holding the run lock."""
     timer = StageTimer()
     started_at = datetime.now(UTC)
-    night_date = run_date or started_at.astimezone(ZoneInfo(settings.scoring.timezone)).date()
+    night_date = run_date or started_at.astimezone(ZoneInfo(settings.schedule.timezone)).date()
     run_id = current_run_id()
     open_night(settings, run_id, night_date, started_at)
 
@@ -68,8 +79,6 @@ def nightly_flow(
         )
     close_night(settings, summary, scoring, timer)
     publish_run(settings, summary, timer)
-    if night.error is not None:
-        raise NightFailedError(f"night {night_date} ingested but scored nothing: {night.error}")
     return summary
 
 

@@ -10,7 +10,8 @@ from warehouse.store import (
     connect,
     publish_snapshot,
     query_sql,
+    run_lock,
     transaction,
 )
 
-__all__ = ["apply_schema", "connect", "publish_snapshot", "query_sql", "transaction"]
+__all__ = ["apply_schema", "connect", "publish_snapshot", "query_sql", "run_lock", "transaction"]

@@ -9,6 +9,7 @@ the previous night or the new one, never half of one, and never blocks the pipel
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import time
 from collections.abc import Iterator
@@ -73,6 +74,31 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("rollback")
         raise
     con.execute("commit")
+
+
+@contextmanager
+def run_lock(state_dir: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold ``<state>/run.lock`` (an exclusive ``flock``) while a run writes the working
+    database and publishes it; yields whether the lock was taken.
+
+    Ingest and nightly runs wait for it, so their writes and their publication are never
+    interleaved with another run's. A retrain or a manual promotion (short writes) asks
+    with ``wait=False`` and, while a night holds it, leaves publication to that night:
+    publishing then would show readers half a night. The operating system releases the
+    lock when its process dies, so a killed run never leaves it behind.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with (state_dir / "run.lock").open("a+") as handle:
+        flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(handle, flags)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def publish_snapshot(work_db: Path, published: Path) -> Path:

@@ -65,13 +65,14 @@ def mitdb_nights(mitdb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> M
     settings = load_settings(config_file=config, data_dir=data, inbox=mitdb_dir)
     with connect(settings.work_db_path) as con:
         first_champion = champion(con).version
-        # A retrain with another seed and a lower percentile (more beats flagged), as ops
-        # might run from the UI: night 2 then has records whose flagged share rose.
-        retrain = settings.training.model_copy(update={"seed": 1, "threshold_value": 95.0})
-        request = TrainingRequest(retrain, note="test retrain")
-        challenger, _ = train_and_register(
-            con, request, models_dir=settings.models_dir, run_id="test"
-        )
+    # A retrain with another seed and a lower percentile (more beats flagged), as ops
+    # might run from the UI: night 2 then has records whose flagged share rose.
+    retrain = settings.training.model_copy(update={"seed": 1, "threshold_value": 95.0})
+    request = TrainingRequest(retrain, note="test retrain")
+    challenger, _ = train_and_register(
+        settings.work_db_path, request, models_dir=settings.models_dir, run_id="test"
+    )
+    with connect(settings.work_db_path) as con:
         promote(con, challenger.version)
     late = data / "inbox-night-2"  # night 2 brings one bad delivery and nothing new
     late.mkdir()
