@@ -38,8 +38,9 @@ def train_model(settings: Settings, request: TrainingRequest, run_id: str) -> Mo
     """Train a scoring model on the lake's normal beats and register it
     (:func:`beatwatch.retrain.train_and_register`): the first becomes champion, later ones
     are challengers."""
-    with connect(settings.work_db_path) as con:
-        mv, fitted = train_and_register(con, request, models_dir=settings.models_dir, run_id=run_id)
+    mv, fitted = train_and_register(
+        settings.work_db_path, request, models_dir=settings.models_dir, run_id=run_id
+    )
     get_run_logger().info(
         "model %s: %s, threshold %.3f, %d beats, %.0f s of training",
         mv.version,
