@@ -157,23 +157,29 @@ def record_decision(
 
 
 def rollback(con: duckdb.DuckDBPyConnection) -> str:
-    """Make the previous champion champion again; returns its version.
+    """Retire the champion as ``rolled back`` and restore the model that was champion before
+    it; returns the restored version.
 
-    The previous champion is the retired scoring model promoted most recently before the
-    current one.
+    The one restored is the most recently promoted retired scoring model that was not itself
+    rolled back, so rolling back twice goes two champions back.
     """
     current = champion(con)
     if current is None:
         raise LookupError("no champion yet: nothing to roll back")
     row = con.execute(
         "select version from model_versions where purpose = 'scoring' and status = 'retired'"
-        " and promoted_at is not null and promoted_at < ? order by promoted_at desc limit 1",
-        [current.promoted_at],
+        " and promoted_at is not null and decision is distinct from 'rolled back'"
+        " order by promoted_at desc limit 1"
     ).fetchone()
     if row is None:
         raise LookupError(f"{current.version} is the only model that has been champion")
+    with transaction(con):
+        con.execute(
+            "update model_versions set decision = 'rolled back' where version = ?",
+            [current.version],
+        )
     promote(con, row[0])
-    record_decision(con, row[0], f"rolled back to (from {current.version})")
+    record_decision(con, row[0], f"restored by rollback (from {current.version})")
     return row[0]
 
 

@@ -13,7 +13,9 @@ from beatwatch.registry import (
     load_model,
     new_version_id,
     promote,
+    record_decision,
     register,
+    rollback,
     save_model,
 )
 from models.factory import AutoencoderConfig, build_model
@@ -109,3 +111,48 @@ def test_saved_model_loads_identically_and_corruption_is_caught(tmp_path: Path) 
     Path(mv.file_path).unlink()
     with pytest.raises(ModelFileError, match="missing"):
         load_model(Path(mv.file_path), mv.file_sha256)
+
+
+def test_rollback_restores_the_previous_champion(con, tmp_path: Path) -> None:
+    first, second, third = (_version(tmp_path, seed=s) for s in (1, 2, 3))
+    for mv in (first, second, third):
+        register(con, mv)
+    with pytest.raises(LookupError, match="only model"):
+        rollback(con)  # the first champion has no predecessor
+    promote(con, second.version)
+    promote(con, third.version)
+    assert rollback(con) == second.version
+    assert _champions(con) == [second.version]
+    decision = con.execute(
+        "select decision from model_versions where version = ?", [second.version]
+    ).fetchone()[0]
+    assert decision == f"restored by rollback (from {third.version})"
+    assert rollback(con) == first.version
+    assert _champions(con) == [first.version]
+
+
+def test_rollback_without_a_champion_says_so(con) -> None:
+    with pytest.raises(LookupError, match="no champion"):
+        rollback(con)
+
+
+def test_a_decision_is_stored_with_both_figures(con, tmp_path: Path) -> None:
+    first, second = _version(tmp_path, seed=1), _version(tmp_path, seed=2)
+    register(con, first)
+    register(con, second)
+    record_decision(
+        con,
+        second.version,
+        "kept as challenger",
+        compared_with=first.version,
+        metric="roc_auc",
+        value=0.91,
+        champion_value=0.93,
+    )
+    row = con.execute(
+        "select decision, compared_with, comparison_metric, comparison_value, champion_value"
+        " from model_versions where version = ?",
+        [second.version],
+    ).fetchone()
+    assert row == ("kept as challenger", first.version, "roc_auc", 0.91, 0.93)
+    assert champion(con).version == first.version  # a decision alone promotes nothing

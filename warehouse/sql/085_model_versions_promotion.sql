@@ -4,4 +4,4 @@ alter table model_versions add column if not exists compared_with varchar;      
 alter table model_versions add column if not exists comparison_metric varchar;   -- roc_auc | normal_recon_error
 alter table model_versions add column if not exists comparison_value double;     -- this model's figure
 alter table model_versions add column if not exists champion_value double;       -- the champion's figure, same beats
-alter table model_versions add column if not exists decision varchar;            -- promoted | kept as challenger | first model | promoted by hand | rolled back to
+alter table model_versions add column if not exists decision varchar;            -- first model | promoted | kept as challenger | promoted by hand | rolled back | restored by rollback
