@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from beatwatch.faults import crash_point
+
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Have ``write(tmp)`` produce the file at a hidden temporary path beside ``path``, flush
@@ -20,6 +22,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
         write(tmp)
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
+        crash_point("write", str(path))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

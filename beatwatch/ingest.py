@@ -9,7 +9,8 @@ Exactly-once rules (by content, not by file name or time):
 * a record under a known name whose files differ is a *conflict*. An accepted recording is
   never overwritten: the new delivery is quarantined, naming the files that differ, and the
   accepted version stays. To replace a recording, deliver it under a new record name;
-* a delivery whose content was already quarantined is not quarantined again.
+* a delivery whose content was already quarantined is not quarantined again;
+* a delivery still being written (``InboxScan.waiting``) is left for the next run.
 
 Accepted originals are left where they were delivered; rejected ones are moved to quarantine.
 """
@@ -26,7 +27,7 @@ import pandas as pd
 from beatwatch import lake
 from beatwatch.batch import Progress, map_isolated
 from beatwatch.errors import RejectedInput
-from beatwatch.inbox import InboxScan, RecordDelivery, sha256_file
+from beatwatch.inbox import InboxScan, RecordDelivery, file_identity
 from beatwatch.quarantine import Rejection
 from beatwatch.recording import read_wfdb_recording
 from beatwatch.settings import ValidationLimits
@@ -80,7 +81,7 @@ def triage(scan: InboxScan, known: Mapping[str, KnownDelivery], quarantined: set
             seen_names[d.name] = d
             by_signal[d.signal_sha256] = d.name
     for stray in scan.strays:
-        sha = sha256_file(stray.path)
+        sha = stray.sha256 if stray.sha256 is not None else file_identity(stray.path)
         if sha not in quarantined:
             rejected.append(
                 Rejection(None, stray.kind, stray.reason, stray.path, (stray.path,), sha)

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from beatwatch.atomic import write_atomic
+from beatwatch.faults import crash_point
 from beatwatch.recording import Annotations, Recording
 
 ANNOTATION_SCHEMA = pa.schema(
@@ -96,6 +97,7 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
 def move_atomic(src: Path, dst: Path) -> Path:
     """Move a finished file into place with one atomic rename (same file system)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    crash_point("move", str(dst))
     os.replace(src, dst)
     return dst
 

@@ -4,7 +4,10 @@ Each rejection gets its own folder ``<data>/quarantine/<UTC time>_<name>_<kind>/
 the original files (same names, same relative paths as in the inbox) and ``reason.json``.
 Nothing is ever deleted. Where the inbox cannot be written (a read-only mount), the files are
 copied instead and the originals left where they are; the content hash recorded in the
-warehouse keeps the same delivery from being quarantined again on the next night.
+warehouse keeps the same delivery from being quarantined again on the next night. A symbolic
+link is moved (or copied) as the link itself: its target is never touched or read. A file that
+can be neither moved nor copied (unreadable, in a read-only inbox) stays where it is, with
+its reason in ``reason.json`` all the same.
 """
 
 from __future__ import annotations
@@ -85,10 +88,13 @@ def quarantine(
         dst = folder / _relative_to(src, inbox)
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.move(src, dst)
+            shutil.move(src, dst)  # a link is moved as a link
         except PermissionError:
-            shutil.copy2(src, dst)
             moved = False
+            try:
+                shutil.copy2(src, dst, follow_symlinks=False)
+            except OSError:
+                continue  # unreadable and not movable: it stays, its reason is recorded
     if not moved:
         entry = QuarantineEntry(**{**asdict(entry), "moved": False})
         _write_reason(folder, entry)

@@ -8,6 +8,7 @@ checks an operator needs are made here first and raised as :class:`RejectedInput
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ SUPPORTED_FORMATS: tuple[str, ...] = tuple(wfdb_signal.DAT_FMTS)
 """WFDB signal formats wfdb can decode."""
 
 _TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
+_LEADING_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,11 @@ def read_wfdb_recording(delivery: RecordDelivery) -> Recording:
     ------
     RejectedInput
         Naming the file and the reason, for every defect found: an unreadable or empty
-        header, a missing or truncated signal file, an unsupported signal format, a signal
-        that cannot be decoded, or an annotation file that is unreadable or was made for
-        another sampling rate.
+        header, a missing, absent, zero or negative sampling rate, an uncalibrated lead (ADC
+        gain 0), no samples, a missing or truncated signal file, leads of different lengths,
+        an unsupported signal format, a signal that cannot be decoded or disagrees with the
+        header's checksums, or an annotation file that is unreadable or was made for another
+        sampling rate.
     """
     if delivery.problem is not None:
         raise delivery.problem
@@ -101,6 +105,13 @@ def read_wfdb_recording(delivery: RecordDelivery) -> Recording:
     header = wfdb.rdheader(base)
     if header.n_sig == 0:
         raise RejectedInput(delivery.header, "header declares no signals", kind="no_signal_file")
+    _check_header_text(delivery.header, header)
+    if header.sig_len == 0:
+        raise RejectedInput(
+            delivery.header,
+            "header declares 0 samples per lead: the record holds no signal",
+            kind="empty_signal",
+        )
     _check_formats(delivery.header, header)
     _check_sizes(delivery.header, header)
     try:
@@ -109,6 +120,7 @@ def read_wfdb_recording(delivery: RecordDelivery) -> Recording:
         raise RejectedInput(
             delivery.signal_files[0], f"signal cannot be decoded ({exc})", kind="undecodable_signal"
         ) from exc
+    _check_checksums(delivery.header, record)
     signals = _to_physical(record)
     if header.sig_len is not None and signals.shape[0] != header.sig_len:
         raise RejectedInput(
@@ -138,6 +150,48 @@ def read_wfdb_recording(delivery: RecordDelivery) -> Recording:
     )
 
 
+def _header_lines(path: Path) -> list[str]:
+    """The header's record line, then its signal lines (comments and blank lines dropped)."""
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def _check_header_text(header_path: Path, header: wfdb.Record) -> None:
+    """Defects wfdb papers over: it reads a missing or negative sampling rate as 250 Hz, and
+    an ADC gain of 0 (uncalibrated) as 200 units/mV, without a word."""
+    record_line, *signal_lines = _header_lines(header_path)
+    fields = record_line.split()
+    if len(fields) < 3:
+        raise RejectedInput(
+            header_path,
+            "header gives no sampling rate (WFDB would assume 250 Hz; Beatwatch does not guess)",
+            kind="bad_sampling_rate",
+        )
+    fs_text = fields[2].split("/", 1)[0]
+    try:
+        fs_hz = float(fs_text)
+    except ValueError:
+        fs_hz = math.nan
+    if not (math.isfinite(fs_hz) and fs_hz > 0) or not math.isclose(fs_hz, float(header.fs)):
+        raise RejectedInput(
+            header_path,
+            f"sampling rate {fields[2]!r} in the header's first line is not a positive number "
+            "of Hz",
+            kind="bad_sampling_rate",
+        )
+    for line, lead in zip(signal_lines, header.sig_name, strict=False):
+        parts = line.split()
+        gain = _LEADING_NUMBER.match(parts[2]) if len(parts) > 2 else None
+        if gain is not None and float(gain.group()) == 0:
+            raise RejectedInput(
+                header_path,
+                f"lead {lead!r} has ADC gain 0, i.e. it is uncalibrated (wfdb would assume 200 "
+                "units/mV): its samples cannot be converted to millivolts",
+                kind="uncalibrated_signal",
+            )
+
+
 def _check_formats(header_path: Path, header: wfdb.Record) -> None:
     for fmt, lead in zip(header.fmt, header.sig_name, strict=False):
         if str(fmt) not in SUPPORTED_FORMATS:
@@ -150,30 +204,72 @@ def _check_formats(header_path: Path, header: wfdb.Record) -> None:
 
 
 def _check_sizes(header_path: Path, header: wfdb.Record) -> None:
-    """Compare each signal file's size with what the header promises (uncompressed formats)."""
-    if header.sig_len is None:
-        return
+    """Compare each signal file's size with what the header promises, and the signal files
+    of a record with each other (uncompressed formats only)."""
     per_file: dict[str, list[int]] = {}
     for i, name in enumerate(header.file_name):
         per_file.setdefault(name, []).append(i)
+    held: dict[str, tuple[int, int, int, str]] = {}  # samples per lead, bytes, frame, format
     for name, leads in per_file.items():
         fmt = str(header.fmt[leads[0]])
         bytes_per_sample = wfdb_signal.BYTES_PER_SAMPLE.get(fmt, 0)
         if bytes_per_sample == 0:  # FLAC-compressed: size says nothing
-            continue
+            return
         samples_per_frame = sum((header.samps_per_frame or [1] * header.n_sig)[i] for i in leads)
         offset = (header.byte_offset or [None] * header.n_sig)[leads[0]] or 0
-        expected = offset + math.ceil(header.sig_len * samples_per_frame * bytes_per_sample)
-        path = header_path.parent / name
-        actual = path.stat().st_size
-        if actual < expected:
+        actual = (header_path.parent / name).stat().st_size
+        samples = math.floor((actual - offset) / (samples_per_frame * bytes_per_sample))
+        held[name] = (samples, actual, samples_per_frame, fmt)
+    if len({samples for samples, *_ in held.values()}) > 1:
+        short = min(held, key=lambda n: held[n][0])
+        lengths = ", ".join(
+            f"{'/'.join(header.sig_name[i] for i in per_file[n])} in {n}: {held[n][0]}"
+            for n in held
+        )
+        promised = "" if header.sig_len is None else f"; the header promises {header.sig_len}"
+        raise RejectedInput(
+            header_path.parent / short,
+            f"leads of different lengths (samples per lead {lengths}{promised}): the record's "
+            "signal files do not belong together, or one is truncated",
+            kind="unequal_lead_lengths",
+        )
+    for name, (samples, actual, samples_per_frame, fmt) in held.items():
+        if header.sig_len is not None and samples < header.sig_len:
+            offset = (header.byte_offset or [None] * header.n_sig)[per_file[name][0]] or 0
+            bytes_per_sample = wfdb_signal.BYTES_PER_SAMPLE[fmt]
+            expected = offset + math.ceil(header.sig_len * samples_per_frame * bytes_per_sample)
             raise RejectedInput(
-                path,
+                header_path.parent / name,
                 f"truncated signal file: {actual} bytes, but header {header_path.name} promises "
                 f"{expected} ({header.sig_len} samples x {samples_per_frame} signals "
                 f"in format {fmt})",
                 kind="truncated_signal",
             )
+
+
+def _check_checksums(header_path: Path, record: wfdb.Record) -> None:
+    """Each lead's 16-bit sum of samples must equal the checksum its header line gives."""
+    if not record.checksum or any(spf != 1 for spf in record.samps_per_frame or []):
+        return
+    for j, expected in enumerate(record.checksum):
+        if expected is None:
+            continue
+        actual = _to_int16(int(np.sum(record.d_signal[:, j], dtype=np.int64)))
+        if actual != _to_int16(int(expected)):
+            path = header_path.parent / record.file_name[j]
+            shown = actual % 65536 if expected > 32767 else actual  # as the header writes it
+            raise RejectedInput(
+                path,
+                f"lead {record.sig_name[j]!r}: the samples in {path.name} sum to checksum "
+                f"{shown}, header {header_path.name} says {int(expected)}: the header and "
+                "the signal file do not belong together, or the signal was damaged",
+                kind="header_checksum",
+            )
+
+
+def _to_int16(value: int) -> int:
+    value %= 65536
+    return value - 65536 if value > 32767 else value
 
 
 def _to_physical(record: wfdb.Record) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from beatwatch.faults import crash_point
 from models.vae import kl_divergence
 
 LrSchedule = Literal["constant", "cosine"]
@@ -334,6 +335,7 @@ def train(
             val_history.append(val_loss)
         if progress is not None:
             progress(epoch, train_history[-1], val_loss)
+        crash_point("epoch")
         monitored = val_loss if val_loss is not None else train_history[-1]
         if monitored < best_loss:
             best_loss, best_epoch = monitored, epoch

@@ -55,12 +55,16 @@ class ExpectationOutcome:
     success: bool
     observed: str
     """JSON: the observed value, or the count and first examples of unexpected values."""
+    why: str = ""
+    """What the expectation asks, in words (its ``meta.why`` in the suite file)."""
 
     def describe(self) -> str:
-        """One line for a person, e.g. ``signal: longest_flat_s out of range, observed ...``."""
+        """One line for a person, e.g. ``signal.expect_...(longest_flat_s) failed, observed
+        {...} (no lead holds one value longer than the limit, in seconds (lead off))``."""
         column = f"({self.column})" if self.column else ""
         observed = self.observed if len(self.observed) <= 160 else self.observed[:157] + "..."
-        return f"{self.suite}.{self.expectation}{column} failed, observed {observed}"
+        why = f" (expected: {self.why})" if self.why else ""
+        return f"{self.suite}.{self.expectation}{column} failed, observed {observed}{why}"
 
 
 def recording_facts(rec: Recording) -> pd.DataFrame:
@@ -251,6 +255,7 @@ def _split_by_record(
             column=column,
             success=success,
             observed=json.dumps(_plain(observed), default=str),
+            why=str((config.meta or {}).get("why", "")),
         )
 
     return [(r, outcome(r)) for r in records]

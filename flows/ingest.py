@@ -22,6 +22,7 @@ from tasks.ingest import (
     triage_deliveries,
     validate_records,
 )
+from tasks.recovery import recover_interrupted_runs
 from warehouse import run_lock
 
 
@@ -44,7 +45,9 @@ def current_run_id() -> str:
 
 
 def ingest_inbox(settings: Settings, run_id: str, timer: StageTimer) -> IngestSummary:
-    """Scan, triage, read, validate, commit or quarantine. Call inside a flow run."""
+    """Scan, triage, read, validate, commit or quarantine. Call inside a flow run holding
+    the run lock (after clearing what a killed run left behind)."""
+    recover_interrupted_runs(settings, run_id)
     with timer("scan"):
         found = scan(settings)
         plan = triage_deliveries(found, settings, run_id)

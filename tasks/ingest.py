@@ -15,7 +15,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from beatwatch.inbox import InboxScan, RecordDelivery, scan_inbox
+from beatwatch.inbox import SETTLE_S, InboxScan, RecordDelivery, scan_inbox
 from beatwatch.ingest import (
     StageBatch,
     StagedRecording,
@@ -38,7 +38,12 @@ _DB_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 
 @task(name="scan-inbox", cache_policy=NO_CACHE)
 def scan(settings: Settings) -> InboxScan:
-    return scan_inbox(settings.inbox, annotator=settings.annotator)
+    """List the inbox's deliveries; those still being written are logged and left for later."""
+    found = scan_inbox(settings.inbox, annotator=settings.annotator, settle_s=SETTLE_S)
+    log = get_run_logger()
+    for waiting in found.waiting:
+        log.info("not ingested yet, %s: %s", waiting.record or waiting.path.name, waiting.reason)
+    return found
 
 
 @task(name="triage-deliveries", cache_policy=NO_CACHE, **_DB_RETRIES)
@@ -110,17 +115,25 @@ def commit_records(staged: Sequence[StagedRecording], settings: Settings, run_id
 def quarantine_all(
     rejections: Sequence[Rejection], settings: Settings, run_id: str
 ) -> list[QuarantineEntry]:
-    """Move every rejected delivery to quarantine with its reason, and record it."""
+    """Move every rejected delivery to quarantine with its reason, and record it.
+
+    A delivery that cannot be quarantined (e.g. its files vanished meanwhile) is logged and
+    left; the others go on.
+    """
     log = get_run_logger()
     entries = []
     with connect(settings.work_db_path) as con:
         for rejection in rejections:
-            entry = quarantine(
-                rejection,
-                inbox=settings.inbox,
-                quarantine_dir=settings.quarantine_dir,
-                run_id=run_id,
-            )
+            try:
+                entry = quarantine(
+                    rejection,
+                    inbox=settings.inbox,
+                    quarantine_dir=settings.quarantine_dir,
+                    run_id=run_id,
+                )
+            except OSError as exc:
+                log.error("could not quarantine %s: %s", rejection.message, exc)
+                continue
             writes.insert_quarantine(con, entry)
             log.warning("quarantined %s", entry.reason)
             entries.append(entry)

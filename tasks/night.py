@@ -39,8 +39,8 @@ def close_night(
         "model_version": night.model_version,
         "threshold": None if scoring is None else scoring.threshold,
         "threshold_rule": None if scoring is None else scoring.threshold_rule,
-        "records_new": len(summary.new),
-        "records_quarantined": len(summary.quarantined),
+        "records_new": None,  # filled below, from every run of the night
+        "records_quarantined": None,
         "records_failed": len(summary.failed) + len(summary.preprocess_failed) + len(night.failed),
         "records_scored": night.records_scored,
         "beats_scored": night.beats_scored,
@@ -52,4 +52,7 @@ def close_night(
         "note": night.error,
     }
     with connect(settings.work_db_path) as con:
+        values["records_new"], values["records_quarantined"] = writes.night_ingest_counts(
+            con, night.run_date
+        )
         writes.finish_night(con, run_id=summary.run_id, values=values)

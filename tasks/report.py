@@ -127,7 +127,10 @@ def write_night_report(
             record_night(s, None if scoring is None else scoring.threshold_rule) for s in scored
         ],
         top_beats=[] if scoring is None else top_beats(settings, scored, scoring),
-        rejected=[RejectedDelivery(q.record, q.kind, q.reason) for q in summary.quarantined],
+        rejected=[
+            RejectedDelivery(q.record or Path(q.failed_file).name, q.kind, q.reason)
+            for q in summary.quarantined
+        ],
         notes=notes,
     )
     path = settings.reports_dir / f"night-{night.run_date.isoformat()}.html"

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from beatwatch.atomic import write_atomic
+from beatwatch.faults import crash_point
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
@@ -65,11 +66,12 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Commit what the block writes, or nothing if it raises."""
+def transaction(con: duckdb.DuckDBPyConnection, name: str = "") -> Iterator[None]:
+    """Commit what the block writes, or nothing if it raises (``name``: for crash tests)."""
     con.execute("begin transaction")
     try:
         yield
+        crash_point("transaction", name)
     except BaseException:
         con.execute("rollback")
         raise

@@ -72,7 +72,7 @@ def insert_recording(
         "ingested_at": datetime.now(UTC),
         "run_id": run_id,
     }
-    with transaction(con):
+    with transaction(con, "recordings"):
         con.execute("delete from annotations where record = ?", [d.name])
         con.execute("delete from recordings where record = ?", [d.name])
         _insert_row(con, "recordings", row)
@@ -87,13 +87,18 @@ def insert_recording(
 def insert_validations(
     con: duckdb.DuckDBPyConnection, outcomes: Iterable[ExpectationOutcome], *, run_id: str
 ) -> None:
+    """A record's expectation results, replacing any earlier ones of the same record: a run
+    killed after validating re-validates, and the table keeps each record's latest results."""
     now = datetime.now(UTC)
     rows = [
         (run_id, o.record, o.suite, o.expectation, o.column, o.success, o.observed, now)
         for o in outcomes
     ]
     if rows:
-        con.executemany("insert into validations values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        with transaction(con, "validations"):
+            records = sorted({row[1] for row in rows})
+            con.execute("delete from validations where list_contains(?, record)", [records])
+            con.executemany("insert into validations values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def insert_quarantine(con: duckdb.DuckDBPyConnection, entry: QuarantineEntry) -> None:
@@ -115,7 +120,8 @@ def insert_quarantine(con: duckdb.DuckDBPyConnection, entry: QuarantineEntry) ->
 
 def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, inbox: Path) -> None:
     con.execute(
-        "insert or replace into ingest_runs (run_id, started_at, inbox) values (?, ?, ?)",
+        "insert into ingest_runs (run_id, started_at, inbox) values (?, ?, ?)"
+        " on conflict (run_id) do update set inbox = excluded.inbox",
         [run_id, datetime.now(UTC), str(inbox)],
     )
 
@@ -166,7 +172,7 @@ def insert_beat_set(
         "created_at": datetime.now(UTC),
         "run_id": run_id,
     }
-    with transaction(con):
+    with transaction(con, "beat_sets"):
         con.execute("delete from beat_scores where record = ?", [beat_file.record])
         con.execute("delete from beats where record = ?", [beat_file.record])
         con.execute("delete from beat_sets where record = ?", [beat_file.record])
@@ -196,6 +202,11 @@ def begin_night(
             "insert into nightly_runs (run_id, run_date, started_at, status) values (?, ?, ?, ?)",
             [run_id, run_date, started_at, "running"],
         )
+        con.execute(  # ties this run's ingest to the night, across re-runs
+            "insert into ingest_runs (run_id, started_at, inbox, run_date) values (?, ?, '', ?)"
+            " on conflict (run_id) do update set run_date = excluded.run_date",
+            [run_id, started_at, run_date],
+        )
 
 
 def pending_scoring(
@@ -221,7 +232,7 @@ def insert_record_scores(
     the record's earlier scores by the same model."""
     now = datetime.now(UTC)
     top = [{"beat_index": t.beat_index, "time_s": t.time_s, "score": t.score} for t in scores.top]
-    with transaction(con):
+    with transaction(con, "beat_scores"):
         con.execute(
             "delete from beat_scores where record = ? and model_version = ?",
             [scores.record, model_version],
@@ -258,6 +269,18 @@ def insert_record_scores(
                 "scored_at": now,
             },
         )
+
+
+def night_ingest_counts(con: duckdb.DuckDBPyConnection, run_date: date) -> tuple[int, int]:
+    """Recordings accepted and deliveries quarantined by every run of the night ``run_date``
+    (a night killed and run again counts what both runs did, once)."""
+    return con.execute(
+        "select (select count(*) from recordings r join ingest_runs i using (run_id)"
+        "        where i.run_date = $d),"
+        "       (select count(*) from quarantine q join ingest_runs i using (run_id)"
+        "        where i.run_date = $d)",
+        {"d": run_date},
+    ).fetchone()
 
 
 def finish_night(con: duckdb.DuckDBPyConnection, *, run_id: str, values: Mapping[str, Any]) -> None:
