@@ -12,16 +12,27 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test test-all lint format bench-ingest bench-rpeaks clean
+.PHONY: demo test test-all chromium lint format bench-ingest bench-rpeaks clean
 
 demo: $(STAMP)
 	$(BIN)/beatwatch demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/pytest
 
-test-all: $(STAMP)
+test-all: $(STAMP) chromium
 	$(BIN)/pytest -m "slow or not slow"
+
+# The browser test (tests/e2e) drives Debian's chromium; Playwright never downloads a browser.
+# Installed with apt as root (or password-less sudo); otherwise that test skips, or fails
+# under CI=true.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "chromium is missing and apt needs root: sudo apt-get install chromium" \
+	    "chromium-driver (tests/e2e skips without it, fails under CI=true)" >&2; exit 0; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
