@@ -76,32 +76,39 @@ def publish_if_idle(settings: Settings) -> bool:
 
 @flow(name="retrain")
 def retrain_flow(
-    epochs: Annotated[int, Field(ge=1, le=200, description="Largest number of epochs")] = 10,
-    learning_rate: Annotated[
-        float, Field(gt=0, le=0.1, description="Peak Adam step size (cosine-annealed)")
-    ] = 6e-3,
-    latent_dim: Annotated[int, Field(ge=1, le=128, description="Size of the code")] = 8,
-    records: Annotated[
-        list[str] | None, Field(description="Train on these recordings only (default: all)")
-    ] = None,
-    nights: Annotated[
-        list[date] | None,
-        Field(description="Train on the recordings ingested on these nights (YYYY-MM-DD)"),
-    ] = None,
+    epochs: Annotated[int, Field(ge=1, le=200)] = 10,
+    learning_rate: Annotated[float, Field(gt=0, le=0.1)] = 6e-3,
+    latent_dim: Annotated[int, Field(ge=1, le=128)] = 8,
+    records: list[str] | None = None,
+    nights: list[date] | None = None,
     threshold_rule: Literal["percentile", "mean_k_std", "relative"] = "percentile",
-    threshold_value: Annotated[
-        float, Field(gt=0, description="Percentile (0-100], k, or relative factor")
-    ] = 98.0,
-    promotion_tolerance: Annotated[
-        float,
-        Field(ge=0, le=0.2, description="How much worse than the champion may still win"),
-    ] = 0.005,
+    threshold_value: Annotated[float, Field(gt=0)] = 98.0,
+    promotion_tolerance: Annotated[float, Field(ge=0, le=0.2)] = 0.005,
     seed: Annotated[int, Field(ge=0)] = 0,
     data_dir: str | None = None,
     config_file: str | None = None,
 ) -> RetrainOutcome:
     """Retrain the scoring model; the new one becomes champion only if it is at least as
-    good as the champion on the same held-out beats (see ``beatwatch.promotion``)."""
+    good as the champion on the same held-out beats (see ``beatwatch.promotion``).
+
+    (Google-style arguments: Prefect shows them as the help text of the UI's run form.)
+
+    Args:
+        epochs: Largest number of passes over the training beats (early stopping may end
+            sooner).
+        learning_rate: Peak Adam step size, cosine-annealed to 0 over the epochs.
+        latent_dim: Size of the autoencoder's code (smaller: only normal shapes fit).
+        records: Train on these recordings only, e.g. ["100", "101"] (default: all).
+        nights: Train on the recordings ingested on these nights, e.g. ["2026-11-21"].
+        threshold_rule: How the flagging threshold is set: percentile of held-out normal
+            scores, mean_k_std of training normal scores, or relative to each record.
+        threshold_value: The rule's parameter: percentile (0-100], k, or relative factor.
+        promotion_tolerance: How much worse than the champion the new model may be and
+            still replace it (ROC-AUC points, or a fraction of the reconstruction error).
+        seed: Seed of the initial weights, the shuffles and the held-out split.
+        data_dir: Beatwatch's data folder (default: BEATWATCH_DATA_DIR).
+        config_file: Optional TOML settings file.
+    """
     log = get_run_logger()
     settings = load_settings(
         config_file=None if config_file is None else Path(config_file),
