@@ -1,0 +1,277 @@
+"""The night, measured: stages, the wfdb floor, scaling to 8x MIT-BIH and a 24-hour Holter.
+
+    .venv/bin/python benchmarks/night.py [--copies 1,2,4,8] [--no-holter] [--mitdb DIR]
+
+Prints Markdown tables:
+
+1. the nightly flow over the 48 MIT-BIH records (ingest, validate, preprocess, score,
+   report, publish; no training: a champion is registered before the night), wall time per
+   stage and in all, beats per second, peak RSS; beside it the wfdb floor (only reading the
+   same records and annotations), measured in the same run, and the ratio;
+2. scaling: 1, 2, 4 and 8 copies of the set (each copy's signals differ by one sample, so
+   they are new recordings, not duplicates) and one 24-hour recording made by joining
+   MIT-BIH records (31 M samples per lead): time, time per recording, peak RSS;
+3. one retrain on the DS1 normal beats (the inter-patient training set).
+
+Every night runs in a child process of its own (peak RSS per night; Prefect's start-up in
+each child is reported apart from the flow's stages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="beatwatch-bench-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MITDB = REPO.parent / "shared" / "data" / "mitdb"
+STAGES = ("scan", "ingest", "validate", "preprocess", "train", "score", "report", "publish")
+
+
+# --------------------------------------------------------------------------- inboxes
+
+
+def read_floor_s(mitdb: Path, names: list[str]) -> float:
+    """Seconds to only read every record and its annotations with wfdb."""
+    import wfdb
+
+    start = time.perf_counter()
+    for name in names:
+        wfdb.rdrecord(str(mitdb / name))
+        wfdb.rdann(str(mitdb / name), "atr")
+    return time.perf_counter() - start
+
+
+def copy_set(mitdb: Path, inbox: Path, copy: int) -> None:
+    """One copy of MIT-BIH as new recordings ``k<copy>_<name>``: headers renamed, and the
+    last byte of each signal file changed so the samples differ from every other copy."""
+    for hea in sorted(mitdb.glob("*.hea")):
+        name = hea.stem
+        new = f"k{copy}_{name}"
+        lines = hea.read_text().splitlines()
+        lines[0] = lines[0].replace(name, new, 1)
+        lines = [
+            line.replace(f"{name}.dat", f"{new}.dat", 1) if i else line
+            for i, line in enumerate(lines)
+        ]
+        (inbox / f"{new}.hea").write_text("\n".join(lines) + "\n")
+        data = bytearray((mitdb / f"{name}.dat").read_bytes())
+        data[-1] ^= copy & 0x0F  # one sample's low bits: another recording, same physiology
+        (inbox / f"{new}.dat").write_bytes(bytes(data))
+        shutil.copyfile(mitdb / f"{name}.atr", inbox / f"{new}.atr")
+
+
+def holter_24h(mitdb: Path, inbox: Path) -> int:
+    """One 24-hour, single-lead (MLII) recording joined from MIT-BIH records, with their
+    annotations shifted to match; returns its samples per lead."""
+    import wfdb
+
+    names = [n for n in (mitdb / "RECORDS").read_text().split()]
+    target = 24 * 3600 * 360
+    pieces, samples, symbols, offset = [], [], [], 0
+    i = 0
+    while offset < target:
+        name = names[i % len(names)]
+        i += 1
+        record = wfdb.rdrecord(str(mitdb / name))
+        if "MLII" not in record.sig_name:
+            continue
+        lead = record.p_signal[:, record.sig_name.index("MLII")]
+        ann = wfdb.rdann(str(mitdb / name), "atr")
+        pieces.append(lead)
+        samples.append(ann.sample + offset)
+        symbols += ann.symbol
+        offset += lead.size
+    signal = np.concatenate(pieces)[:target, None]
+    keep = np.concatenate(samples) < target
+    wfdb.wrsamp(
+        "holter24", fs=360, units=["mV"], sig_name=["MLII"], p_signal=signal, fmt=["212"],
+        adc_gain=[200.0], baseline=[1024], write_dir=str(inbox),
+    )  # fmt: skip
+    wfdb.wrann(
+        "holter24", "atr", np.concatenate(samples)[keep], list(np.asarray(symbols)[keep]),
+        fs=360, write_dir=str(inbox),
+    )  # fmt: skip
+    return int(signal.shape[0])
+
+
+# --------------------------------------------------------------------------- one night
+
+
+def seed_champion(data: Path, model_file: Path) -> None:
+    """Register a trained model as champion in a fresh data folder (training excluded)."""
+    import duckdb
+
+    from beatwatch.registry import ModelVersion, register
+    from warehouse import apply_schema
+
+    meta = json.loads(model_file.with_suffix(".json").read_text())
+    models = data / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model_file, models / model_file.name)
+    meta["file_path"] = str(models / model_file.name)
+    (data / "state").mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(data / "state" / "beatwatch.duckdb")) as con:
+        apply_schema(con)
+        register(con, ModelVersion(**meta))
+
+
+def one_night(data: Path, inbox: Path, model_file: Path, out: Path) -> None:
+    """Child mode: run one night and write its figures as JSON."""
+    seed_champion(data, model_file)
+    from flows.nightly import nightly_flow
+
+    start = time.perf_counter()
+    summary = nightly_flow(data_dir=data, inbox=inbox)
+    wall = time.perf_counter() - start
+    figures = {
+        "stages": {s: summary.stage_s.get(s, 0.0) for s in STAGES},
+        "wall_s": wall,
+        "records": len(summary.new),
+        "beats": summary.scoring.beats_scored,
+        "quarantined": len(summary.quarantined),
+        "failed": len(summary.failed) + len(summary.preprocess_failed),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    out.write_text(json.dumps(figures))
+
+
+def run_night(inbox: Path, model_file: Path, label: str) -> dict:
+    data = Path(tempfile.mkdtemp(prefix=f"beatwatch-bench-{label}-"))
+    out = data.with_suffix(".json")
+    child = [sys.executable, __file__, "--child", str(data), str(inbox), str(model_file), str(out)]
+    subprocess.run(child, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    figures = json.loads(out.read_text())
+    shutil.rmtree(data, ignore_errors=True)
+    print(f"  {label}: {figures['records']} recordings, {sum(figures['stages'].values()):.1f} s",
+          file=sys.stderr, flush=True)  # fmt: skip
+    return figures
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train_ds1(mitdb: Path, work: Path) -> tuple[Path, float, int]:
+    """Train the default model on DS1's normal beats (our detector's beats); save it with its
+    registry row; returns (model file, training seconds, training beats)."""
+    from dataclasses import asdict
+
+    from beatwatch.protocols import DS1, load_detected_beats
+    from beatwatch.registry import ModelVersion, save_model
+    from beatwatch.retrain import train_configs
+    from beatwatch.rhythm import RhythmContext
+    from beatwatch.scoring import TrainingSet, describe_rule, fit_scoring_model
+    from beatwatch.settings import TrainingSettings
+
+    ds1 = load_detected_beats(mitdb, DS1)
+    normal = ds1.classes == "N"
+    context = RhythmContext(ds1.context.log_prematurity[normal], ds1.context.log_pause[normal])
+    training_set = TrainingSet(ds1.windows[normal], context, {}, {})
+    settings = TrainingSettings()
+    train_cfg, model_cfg = train_configs(settings, training_set.windows.shape[1])
+    start = time.perf_counter()
+    fitted = fit_scoring_model(
+        training_set, train_cfg, model_cfg, rule=settings.threshold_rule,
+        value=settings.threshold_value, version="bench-ds1",
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    path, sha = save_model(fitted.scoring.model, model_cfg, work, "bench-ds1")
+    meta = ModelVersion(
+        version="bench-ds1", kind=model_cfg.kind, purpose="scoring", status="challenger",
+        training_records=DS1, training_beats=fitted.training.n_train,
+        config=fitted.scoring.config_json(train_cfg), threshold=fitted.scoring.threshold,
+        threshold_rule=describe_rule(settings.threshold_rule, settings.threshold_value),
+        file_path=str(path), file_sha256=sha,
+    )  # fmt: skip
+    row = asdict(meta) | {"created_at": None}
+    row.pop("created_at")
+    path.with_suffix(".json").write_text(json.dumps(row, default=list))
+    return path, seconds, fitted.training.n_train
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mitdb", type=Path, default=DEFAULT_MITDB)
+    parser.add_argument("--copies", default="1,2,4,8", help="copies of MIT-BIH to scale over")
+    parser.add_argument("--no-holter", action="store_true", help="skip the 24-hour recording")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        data, inbox, model_file, out = map(Path, args.child)
+        one_night(data, inbox, model_file, out)
+        return
+    if not (args.mitdb / "RECORDS").is_file():
+        raise SystemExit(f"MIT-BIH not found at {args.mitdb} (pass --mitdb DIR)")
+    import torch
+
+    work = Path(tempfile.mkdtemp(prefix="beatwatch-bench-"))
+    names = (args.mitdb / "RECORDS").read_text().split()
+    print(f"training on DS1 normal beats ({torch.get_num_threads()} threads)", file=sys.stderr)
+    model_file, train_s, train_beats = train_ds1(args.mitdb, work)
+
+    floor = read_floor_s(args.mitdb, names)
+    night = run_night(args.mitdb, model_file, "mitdb")
+    flow_s = sum(night["stages"].values())
+    print("## One night over the 48 MIT-BIH records (training excluded)\n")
+    print("| stage | seconds |\n|---|---:|")
+    for stage in STAGES:
+        if stage != "train":
+            print(f"| {stage} | {night['stages'][stage]:.1f} |")
+    print(f"| **flow body** | **{flow_s:.1f}** |")
+    print(f"| Prefect start-up and shut-down | {night['wall_s'] - flow_s:.1f} |")
+    print(f"| wfdb read floor (rdrecord + rdann, same records) | {floor:.1f} |")
+    print(f"| **ratio flow / floor** | **{flow_s / floor:.1f}x** |")
+    print(f"\n{night['beats']} beats scored: **{night['beats'] / flow_s:,.0f} beats/s** end to end;"
+          f" peak RSS {night['peak_rss_mb']:,.0f} MB.\n")  # fmt: skip
+
+    rows = []
+    for copies in [int(c) for c in args.copies.split(",") if c]:
+        inbox = work / f"inbox-{copies}"
+        inbox.mkdir()
+        for k in range(copies):
+            copy_set(args.mitdb, inbox, k + 1)
+        figures = run_night(inbox, model_file, f"x{copies}")
+        rows.append((f"{copies} x MIT-BIH", figures))
+        shutil.rmtree(inbox)
+    if not args.no_holter:
+        inbox = work / "inbox-holter"
+        inbox.mkdir()
+        n = holter_24h(args.mitdb, inbox)
+        figures = run_night(inbox, model_file, "holter")
+        rows.append((f"24-hour recording ({n / 1e6:.1f} M samples)", figures))
+        shutil.rmtree(inbox)
+    print("## Scaling\n")
+    print("| input | recordings | beats | flow s | s per recording | beats/s | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, f in rows:
+        flow = sum(f["stages"].values())
+        per = flow / max(f["records"], 1)
+        print(f"| {label} | {f['records']} | {f['beats']:,} | {flow:.1f} | {per:.2f} |"
+              f" {f['beats'] / flow:,.0f} | {f['peak_rss_mb']:,.0f} |")  # fmt: skip
+    print("\n## Training\n")
+    print(
+        f"One retrain on the DS1 normal beats ({train_beats:,} beats trained on, default"
+        f" settings): **{train_s:.0f} s** on {torch.get_num_threads()} threads."
+    )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
