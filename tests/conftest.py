@@ -14,7 +14,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
-for name in [k for k in os.environ if k.startswith("BEATWATCH_")]:
+for name in [
+    k for k in os.environ if k.startswith("BEATWATCH_") and not k.startswith("BEATWATCH_TEST_")
+]:
     del os.environ[name]  # the tests choose their own data folders
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

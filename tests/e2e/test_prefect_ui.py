@@ -2,7 +2,7 @@
 parameters typed into the form Prefect renders from the flow's signature, trains a challenger
 with exactly those settings and records the champion/challenger decision in the warehouse.
 
-Set ``BEATWATCH_SCREENSHOT_DIR=docs/images`` to refresh the README's screenshot.
+Set ``BEATWATCH_TEST_SCREENSHOT_DIR=docs/images`` to refresh the README's screenshot.
 """
 
 from __future__ import annotations
@@ -32,22 +32,8 @@ LATENT_DIM = 6
 
 
 def screenshot_dir() -> Path | None:
-    """``BEATWATCH_SCREENSHOT_DIR`` as pytest was started with it.
-
-    tests/conftest.py removes every ``BEATWATCH_*`` variable from ``os.environ`` when it is
-    imported (so that no setting leaks into the app under test), before this module loads;
-    the environment the process started with still has it (Linux: /proc/self/environ).
-    """
-    value = os.environ.get("BEATWATCH_SCREENSHOT_DIR")
-    if value is None:
-        try:
-            start_env = Path("/proc/self/environ").read_bytes().split(b"\0")
-        except OSError:
-            return None
-        prefix = b"BEATWATCH_SCREENSHOT_DIR="
-        value = next(
-            (os.fsdecode(e[len(prefix) :]) for e in start_env if e.startswith(prefix)), None
-        )
+    """``BEATWATCH_TEST_SCREENSHOT_DIR``, where to save a copy of the screenshot, if set."""
+    value = os.environ.get("BEATWATCH_TEST_SCREENSHOT_DIR")
     return Path(value).resolve() if value else None
 
 
