@@ -45,9 +45,6 @@ PHYSIONET_INDEX_FILES = frozenset(
 RECORD_NAME = re.compile(r"[A-Za-z0-9_-]+")
 """A WFDB record name (ASCII only: wfdb's header parser reads nothing else)."""
 
-SETTLE_S = 1.0
-"""How long, in seconds, a file must stay unchanged before it counts as fully delivered."""
-
 _HASH_CHUNK_BYTES = 1 << 20
 _PARTIAL_SUFFIXES = frozenset({".part", ".tmp", ".partial"})
 
@@ -306,24 +303,24 @@ def _stat_key(path: Path) -> tuple[int, int] | None:
 
 
 def _still_changing(
-    first_look: Mapping[Path, tuple[int, int] | None], looked_at: float, settle_s: float
+    first_look: Mapping[Path, tuple[int, int]], looked_at: float, settle_s: float
 ) -> dict[Path, str]:
     """Files that changed, or vanished, since ``first_look``; each with what changed.
 
-    Waits until ``settle_s`` has passed since the first look when any file had changed less
-    than ``settle_s`` before it (at most ``settle_s``); files older than that are taken as
-    delivered unless they change during the scan itself.
+    When any file had changed less than ``settle_s`` before the first look, waits until
+    ``settle_s`` has passed since it (at most ``settle_s``); files older than that are taken
+    as delivered unless they change during the scan itself.
     """
     if settle_s <= 0:
         return {}
-    newest_ns = max((key[1] for key in first_look.values() if key is not None), default=0)
+    newest_ns = max((mtime_ns for _, mtime_ns in first_look.values()), default=0)
     if looked_at - newest_ns / 1e9 < settle_s:
         time.sleep(max(0.0, min(settle_s, looked_at + settle_s - time.time())))
     changed: dict[Path, str] = {}
     for path, before in first_look.items():
         after = _stat_key(path)
-        if before is None or after is None:
-            changed[path] = f"{path.name} appeared or vanished during the scan"
+        if after is None:
+            changed[path] = f"{path.name} vanished during the scan"
         elif after != before:
             grew = f" ({before[0]} -> {after[0]} bytes)" if after[0] != before[0] else ""
             changed[path] = f"{path.name} changed during the scan{grew}"
@@ -442,17 +439,18 @@ def _first_problem(
     if not signal_files:
         return RejectedInput(header, "header names no signal file", kind="no_signal_file")
     for path in signal_files:
-        if path not in delivered:
-            linked = path.is_symlink()
+        if path not in delivered and path.is_symlink():
             return RejectedInput(
                 header,
-                f"header names signal file {path.name!r}, "
-                + (
-                    "a symbolic link out of the inbox (not followed)"
-                    if linked
-                    else "which was not delivered"
-                ),
-                kind="symlink_outside_inbox" if linked else "missing_signal_file",
+                f"header names signal file {path.name!r}, a symbolic link out of the inbox "
+                "(not followed)",
+                kind="symlink_outside_inbox",
+            )
+        if path not in delivered:
+            return RejectedInput(
+                header,
+                f"header names signal file {path.name!r}, which was not delivered",
+                kind="missing_signal_file",
             )
     for d in digests:
         if d.error is not None:

@@ -173,7 +173,7 @@ def _check_header_text(header_path: Path, header: wfdb.Record) -> None:
         fs_hz = float(fs_text)
     except ValueError:
         fs_hz = math.nan
-    if not (math.isfinite(fs_hz) and fs_hz > 0) or not math.isclose(fs_hz, float(header.fs)):
+    if not (math.isfinite(fs_hz) and fs_hz > 0):
         raise RejectedInput(
             header_path,
             f"sampling rate {fields[2]!r} in the header's first line is not a positive number "
@@ -209,7 +209,8 @@ def _check_sizes(header_path: Path, header: wfdb.Record) -> None:
     per_file: dict[str, list[int]] = {}
     for i, name in enumerate(header.file_name):
         per_file.setdefault(name, []).append(i)
-    held: dict[str, tuple[int, int, int, str]] = {}  # samples per lead, bytes, frame, format
+    held: dict[str, int] = {}  # samples per lead each signal file holds
+    truncated: RejectedInput | None = None
     for name, leads in per_file.items():
         fmt = str(header.fmt[leads[0]])
         bytes_per_sample = wfdb_signal.BYTES_PER_SAMPLE.get(fmt, 0)
@@ -217,34 +218,32 @@ def _check_sizes(header_path: Path, header: wfdb.Record) -> None:
             return
         samples_per_frame = sum((header.samps_per_frame or [1] * header.n_sig)[i] for i in leads)
         offset = (header.byte_offset or [None] * header.n_sig)[leads[0]] or 0
-        actual = (header_path.parent / name).stat().st_size
-        samples = math.floor((actual - offset) / (samples_per_frame * bytes_per_sample))
-        held[name] = (samples, actual, samples_per_frame, fmt)
-    if len({samples for samples, *_ in held.values()}) > 1:
-        short = min(held, key=lambda n: held[n][0])
-        lengths = ", ".join(
-            f"{'/'.join(header.sig_name[i] for i in per_file[n])} in {n}: {held[n][0]}"
-            for n in held
-        )
-        promised = "" if header.sig_len is None else f"; the header promises {header.sig_len}"
-        raise RejectedInput(
-            header_path.parent / short,
-            f"leads of different lengths (samples per lead {lengths}{promised}): the record's "
-            "signal files do not belong together, or one is truncated",
-            kind="unequal_lead_lengths",
-        )
-    for name, (samples, actual, samples_per_frame, fmt) in held.items():
-        if header.sig_len is not None and samples < header.sig_len:
-            offset = (header.byte_offset or [None] * header.n_sig)[per_file[name][0]] or 0
-            bytes_per_sample = wfdb_signal.BYTES_PER_SAMPLE[fmt]
+        path = header_path.parent / name
+        actual = path.stat().st_size
+        held[name] = math.floor((actual - offset) / (samples_per_frame * bytes_per_sample))
+        if truncated is None and header.sig_len is not None and held[name] < header.sig_len:
             expected = offset + math.ceil(header.sig_len * samples_per_frame * bytes_per_sample)
-            raise RejectedInput(
-                header_path.parent / name,
+            truncated = RejectedInput(
+                path,
                 f"truncated signal file: {actual} bytes, but header {header_path.name} promises "
                 f"{expected} ({header.sig_len} samples x {samples_per_frame} signals "
                 f"in format {fmt})",
                 kind="truncated_signal",
             )
+    if len(set(held.values())) > 1:
+        lengths = ", ".join(
+            f"{'/'.join(header.sig_name[i] for i in per_file[name])} in {name}: {samples}"
+            for name, samples in held.items()
+        )
+        promised = "" if header.sig_len is None else f"; the header promises {header.sig_len}"
+        raise RejectedInput(
+            header_path.parent / min(held, key=held.__getitem__),
+            f"leads of different lengths (samples per lead {lengths}{promised}): the record's "
+            "signal files do not belong together, or one is truncated",
+            kind="unequal_lead_lengths",
+        )
+    if truncated is not None:
+        raise truncated
 
 
 def _check_checksums(header_path: Path, record: wfdb.Record) -> None:

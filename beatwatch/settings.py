@@ -204,6 +204,9 @@ class Settings(BaseSettings):
     """Folder scanned for new WFDB records (``BEATWATCH_INBOX``); default ``<data_dir>/inbox``."""
     annotator: str = "atr"
     """Extension of the reference annotation file read beside each record."""
+    inbox_settle_s: float = Field(default=1.0, ge=0)
+    """A delivery with a file that changed within this many seconds of the scan is left in
+    the inbox for the next run (still being written)."""
     validation: ValidationLimits = ValidationLimits()
     preprocess: PreprocessSettings = PreprocessSettings()
     training: TrainingSettings = TrainingSettings()

@@ -59,8 +59,8 @@ class ExpectationOutcome:
     """What the expectation asks, in words (its ``meta.why`` in the suite file)."""
 
     def describe(self) -> str:
-        """One line for a person, e.g. ``signal.expect_...(longest_flat_s) failed, observed
-        {...} (no lead holds one value longer than the limit, in seconds (lead off))``."""
+        """One line for a person: ``<suite>.<expectation>(<column>) failed, observed <JSON>
+        (expected: <what the expectation asks>)``."""
         column = f"({self.column})" if self.column else ""
         observed = self.observed if len(self.observed) <= 160 else self.observed[:157] + "..."
         why = f" (expected: {self.why})" if self.why else ""

@@ -15,7 +15,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from beatwatch.inbox import SETTLE_S, InboxScan, RecordDelivery, scan_inbox
+from beatwatch.inbox import InboxScan, RecordDelivery, scan_inbox
 from beatwatch.ingest import (
     StageBatch,
     StagedRecording,
@@ -39,7 +39,9 @@ _DB_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 @task(name="scan-inbox", cache_policy=NO_CACHE)
 def scan(settings: Settings) -> InboxScan:
     """List the inbox's deliveries; those still being written are logged and left for later."""
-    found = scan_inbox(settings.inbox, annotator=settings.annotator, settle_s=SETTLE_S)
+    found = scan_inbox(
+        settings.inbox, annotator=settings.annotator, settle_s=settings.inbox_settle_s
+    )
     log = get_run_logger()
     for waiting in found.waiting:
         log.info("not ingested yet, %s: %s", waiting.record or waiting.path.name, waiting.reason)
