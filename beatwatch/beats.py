@@ -95,8 +95,11 @@ def cut_beat_windows(
 
 
 def rr_intervals(r_peaks: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """RR interval before and after each beat, in seconds (NaN at the first / last beat)."""
+    """RR interval before and after each beat, in seconds (NaN at the first / last beat);
+    two empty arrays for no beats."""
     peaks = np.asarray(r_peaks, dtype=np.float64)
+    if peaks.size == 0:
+        return np.empty(0), np.empty(0)
     rr = np.diff(peaks) / fs_hz
     before = np.concatenate(([np.nan], rr))
     after = np.concatenate((rr, [np.nan]))

@@ -77,16 +77,16 @@ def denoise(
     Returns
     -------
     numpy.ndarray
-        float32, same length, in mV; NaN exactly where the input was NaN.
+        float32, same length, in mV; NaN exactly where the input was NaN or infinite.
     """
     x = np.asarray(signal_mv, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"denoise takes one lead (1-D), got shape {x.shape}")
     if fs_hz <= 0:
         raise ValueError(f"fs_hz must be positive, got {fs_hz}")
-    missing = np.isnan(x)
+    missing = ~np.isfinite(x)  # NaN or +-inf: a gap, filled for filtering, NaN again after
     if missing.all():
-        return x.astype(np.float32)
+        return np.full(x.size, np.nan, dtype=np.float32)
     if missing.any():
         x = _fill_gaps(x, missing)
     if cfg.method != "none" and x.size >= 16:

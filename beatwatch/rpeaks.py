@@ -344,4 +344,13 @@ def _fiducial_points(
     half = round(cfg.fiducial_window_s * fs)
     window = _windows(beats, half, band.size)
     extreme = window[np.arange(beats.size), np.argmax(np.abs(band[window]), axis=1)]
-    return np.unique((beats + extreme) // 2)
+    points = np.unique((beats + extreme) // 2)
+    # Moving the points may bring two closer than the refractory period: keep the larger.
+    min_gap = round(cfg.refractory_s * fs)
+    kept = [int(points[0])]
+    for point in points[1:].tolist():
+        if point - kept[-1] >= min_gap:
+            kept.append(point)
+        elif abs(band[point]) > abs(band[kept[-1]]):
+            kept[-1] = point
+    return np.asarray(kept, dtype=points.dtype)
