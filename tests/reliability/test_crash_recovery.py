@@ -28,15 +28,24 @@ FAST = "[training]\nepochs = 2\nmax_train_beats = 1500\n"
 CRASH_POINTS = {
     "staging-parquet": "write:staging@3",  # a signal Parquet written, not yet renamed
     "lake-move": "move:lake/annotations@2",  # one of a record's files moved into the lake
-    "beats-parquet": "write:lake/beats@2",  # a beat Parquet written, not yet renamed
     "warehouse-recording": "transaction:recordings@2",  # inside a DuckDB transaction
-    "warehouse-beats": "transaction:beat_sets@3",
     "training": "epoch@1",  # mid-training
-    "model-file": "write:models/",  # the trained model's file, before its rename
     "scoring": "transaction:beat_scores@2",  # a record's scores, before the commit
-    "report": "write:reports/",
     "publish": "write:warehouse.duckdb",  # the published copy, before the swap
 }
+"""Run by ``make test``: Parquet, lake, DuckDB, training, scoring and publishing."""
+
+MORE_CRASH_POINTS = {
+    "beats-parquet": "write:lake/beats@2",  # a beat Parquet written, not yet renamed
+    "warehouse-beats": "transaction:beat_sets@3",
+    "model-file": "write:models/",  # the trained model's file, before its rename
+    "report": "write:reports/",
+}
+"""Run by ``make test-all`` (marked slow): each point costs two nights."""
+
+POINTS = [pytest.param(point, id=point) for point in CRASH_POINTS] + [
+    pytest.param(point, id=point, marks=pytest.mark.slow) for point in MORE_CRASH_POINTS
+]
 
 # Columns that name a run, a time or a model version differ between any two runs; every
 # other column must match exactly (scores to 1e-9).
@@ -133,7 +142,7 @@ def _visible_files_are_whole(data: Path) -> None:
             con.execute("select count(*) from recordings").fetchone()
 
 
-@pytest.mark.parametrize("point", CRASH_POINTS, ids=list(CRASH_POINTS))
+@pytest.mark.parametrize("point", POINTS)
 def test_a_killed_night_run_again_ends_as_if_never_killed(
     point: str, reference, tmp_path: Path, make_record_module
 ) -> None:
@@ -142,9 +151,10 @@ def test_a_killed_night_run_again_ends_as_if_never_killed(
     inbox, data = tmp_path / "inbox", tmp_path / "data"
     _deliver(inbox, make_record_module)
 
-    killed = _night(data, inbox, config, CRASH_POINTS[point])
+    crash = (CRASH_POINTS | MORE_CRASH_POINTS)[point]
+    killed = _night(data, inbox, config, crash)
     assert killed.returncode == -signal.SIGKILL, (
-        f"crash point {CRASH_POINTS[point]} was not reached:\n{killed.stdout[-3000:]}"
+        f"crash point {crash} was not reached:\n{killed.stdout[-3000:]}"
     )
     _visible_files_are_whole(data)
 
