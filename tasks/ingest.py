@@ -29,11 +29,11 @@ from beatwatch.ingest import (
 from beatwatch.quarantine import QuarantineEntry, Rejection, quarantine
 from beatwatch.settings import Settings
 from beatwatch.validation import suite_runner
+from tasks.retries import DB_RETRIES
 from warehouse import apply_schema, connect, publish_snapshot, writes
 
 # Warehouse writes retry briefly: the only contention is a lock held by a concurrent publish
 # or by someone who opened the pipeline's private file by mistake.
-_DB_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 
 
 @task(name="scan-inbox", cache_policy=NO_CACHE)
@@ -48,7 +48,7 @@ def scan(settings: Settings) -> InboxScan:
     return found
 
 
-@task(name="triage-deliveries", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="triage-deliveries", cache_policy=NO_CACHE, **DB_RETRIES)
 def triage_deliveries(found: InboxScan, settings: Settings, run_id: str) -> Triage:
     """Sort the scan into new, unchanged and rejected; registers the run."""
     with connect(settings.work_db_path) as con:
@@ -70,7 +70,7 @@ def read_records(
     return stage_all(deliveries, settings.staging_dir / run_id, progress=progress)
 
 
-@task(name="validate-records", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="validate-records", cache_policy=NO_CACHE, **DB_RETRIES)
 def validate_records(
     staged: Sequence[StagedRecording], settings: Settings, run_id: str
 ) -> tuple[list[StagedRecording], list[Rejection]]:
@@ -95,7 +95,7 @@ def validate_records(
     return accepted, rejected
 
 
-@task(name="commit-records", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="commit-records", cache_policy=NO_CACHE, **DB_RETRIES)
 def commit_records(staged: Sequence[StagedRecording], settings: Settings, run_id: str) -> list[str]:
     """Move each accepted record's Parquet into the lake, then register it (one transaction
     per record)."""
@@ -153,13 +153,13 @@ def build_data_docs(settings: Settings) -> Path:
     return suite_runner(settings.data_dir).build_data_docs()
 
 
-@task(name="finish-run", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="finish-run", cache_policy=NO_CACHE, **DB_RETRIES)
 def finish_run(settings: Settings, run_id: str, counts: dict[str, float | int]) -> None:
     with connect(settings.work_db_path) as con:
         writes.finish_run(con, run_id=run_id, counts=counts)
 
 
-@task(name="publish-warehouse", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="publish-warehouse", cache_policy=NO_CACHE, **DB_RETRIES)
 def publish_warehouse(settings: Settings) -> Path:
     """Swap a consistent copy of the working database into ``<data>/warehouse.duckdb``."""
     return publish_snapshot(settings.work_db_path, settings.warehouse_path)

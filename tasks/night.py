@@ -10,14 +10,14 @@ from prefect.cache_policies import NO_CACHE
 from beatwatch.scoring import ScoringModel
 from beatwatch.settings import Settings
 from beatwatch.summary import IngestSummary, StageTimer
+from tasks.retries import DB_RETRIES
 from warehouse import apply_schema, connect, writes
 
-_DB_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 NIGHT_STAGES: tuple[str, ...] = ("ingest", "validate", "preprocess", "train", "score", "report")
 """Stages timed in ``nightly_runs`` (``ingest`` includes the inbox scan)."""
 
 
-@task(name="open-night", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="open-night", cache_policy=NO_CACHE, **DB_RETRIES)
 def open_night(settings: Settings, run_id: str, run_date: date, started_at: datetime) -> None:
     """Start the night's row; an earlier run of the same night is replaced, not kept."""
     with connect(settings.work_db_path) as con:
@@ -25,7 +25,7 @@ def open_night(settings: Settings, run_id: str, run_date: date, started_at: date
         writes.begin_night(con, run_id=run_id, run_date=run_date, started_at=started_at)
 
 
-@task(name="close-night", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="close-night", cache_policy=NO_CACHE, **DB_RETRIES)
 def close_night(
     settings: Settings, summary: IngestSummary, scoring: ScoringModel | None, timer: StageTimer
 ) -> None:

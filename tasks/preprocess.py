@@ -8,12 +8,11 @@ from prefect.cache_policies import NO_CACHE
 from beatwatch.batch import BatchResult, map_isolated
 from beatwatch.preprocess import BeatFile, PendingRecording, preprocess_to_lake
 from beatwatch.settings import Settings
+from tasks.retries import DB_RETRIES
 from warehouse import connect, writes
 
-_DB_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 
-
-@task(name="find-pending-recordings", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="find-pending-recordings", cache_policy=NO_CACHE, **DB_RETRIES)
 def pending_recordings(settings: Settings) -> list[PendingRecording]:
     """Accepted recordings whose beats are missing or out of date (settings or code changed).
 
@@ -24,7 +23,7 @@ def pending_recordings(settings: Settings) -> list[PendingRecording]:
         return writes.pending_preprocess(con, settings.preprocess.config().key())
 
 
-@task(name="preprocess-records", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="preprocess-records", cache_policy=NO_CACHE, **DB_RETRIES)
 def preprocess_records(
     pending: list[PendingRecording], settings: Settings, run_id: str
 ) -> BatchResult[PendingRecording, BeatFile]:

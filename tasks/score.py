@@ -14,9 +14,8 @@ from beatwatch.registry import ModelVersion, champion, record_decision
 from beatwatch.retrain import TrainingRequest, train_and_register
 from beatwatch.scoring import RecordScores, ScoringModel, load_scoring_model, score_beat_table
 from beatwatch.settings import Settings
+from tasks.retries import DB_RETRIES
 from warehouse import connect, writes
-
-_DB_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 
 
 @task(name="load-champion", cache_policy=NO_CACHE)  # a bad model file is not transient
@@ -55,7 +54,7 @@ def train_model(settings: Settings, request: TrainingRequest, run_id: str) -> Mo
     return mv
 
 
-@task(name="score-records", cache_policy=NO_CACHE, **_DB_RETRIES)
+@task(name="score-records", cache_policy=NO_CACHE, **DB_RETRIES)
 def score_records(
     settings: Settings, scoring: ScoringModel, run_id: str, run_date: date
 ) -> BatchResult[tuple[str, Path], RecordScores]:
