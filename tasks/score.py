@@ -58,17 +58,21 @@ def train_model(settings: Settings, request: TrainingRequest, run_id: str) -> Mo
 def score_records(
     settings: Settings, scoring: ScoringModel, run_id: str, run_date: date
 ) -> BatchResult[tuple[str, Path], RecordScores]:
-    """Score the beat sets the champion has not scored yet; one transaction per record."""
+    """Score the beat sets the champion has not scored yet; one transaction per record,
+    all on one connection (opening the file per record cost more than the scoring)."""
     log = get_run_logger()
+
+    def progress(done: int, total: int, record: str, outcome: str) -> None:
+        log.info("score %d/%d %s: %s", done, total, record, outcome)
+
     with connect(settings.work_db_path) as con:
         pending = writes.pending_scoring(con, model_version=scoring.version, run_date=run_date)
 
-    def score_one(item: tuple[str, Path]) -> RecordScores:
-        record, path = item
-        scores = score_beat_table(
-            record, pq.read_table(path), scoring, top_n=settings.scoring.top_per_record
-        )
-        with connect(settings.work_db_path) as con:
+        def score_one(item: tuple[str, Path]) -> RecordScores:
+            record, path = item
+            scores = score_beat_table(
+                record, pq.read_table(path), scoring, top_n=settings.scoring.top_per_record
+            )
             writes.insert_record_scores(
                 con,
                 scores,
@@ -77,16 +81,13 @@ def score_records(
                 run_id=run_id,
                 run_date=run_date,
             )
-        return scores
+            return scores
 
-    def progress(done: int, total: int, record: str, outcome: str) -> None:
-        log.info("score %d/%d %s: %s", done, total, record, outcome)
-
-    return map_isolated(
-        score_one,
-        pending,
-        name=lambda item: item[0],
-        workers=1,
-        progress=progress,
-        describe=lambda s: f"{s.beats_flagged} of {s.beats_scored} beats flagged",
-    )
+        return map_isolated(
+            score_one,
+            pending,
+            name=lambda item: item[0],
+            workers=1,  # one writer on the connection; torch uses both cores per batch
+            progress=progress,
+            describe=lambda s: f"{s.beats_flagged} of {s.beats_scored} beats flagged",
+        )
