@@ -12,7 +12,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test test-all chromium lint format bench-ingest bench-rpeaks clean
+.PHONY: demo test test-all chromium lint format bench bench-ingest bench-rpeaks clean
 
 demo: $(STAMP)
 	$(BIN)/beatwatch demo
@@ -41,6 +41,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The night measured: stages vs the wfdb floor, 1-8x MIT-BIH, a 24-hour recording, training.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/night.py
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py

@@ -277,11 +277,12 @@ def main() -> None:
         per = flow / max(f["records"], 1)
         print(f"| {label} | {f['records']} | {f['beats']:,} | {flow:.1f} | {per:.2f} |"
               f" {f['beats'] / flow:,.0f} | {f['peak_rss_mb']:,.0f} |")  # fmt: skip
-    print("\n## Training\n")
-    print(
-        f"One retrain on the DS1 normal beats ({train_beats:,} beats trained on, default"
-        f" settings): **{train_s:.0f} s** on {torch.get_num_threads()} threads."
-    )
+    if train_s is not None:  # not with --model
+        print("\n## Training\n")
+        print(
+            f"One retrain on the DS1 normal beats ({train_beats:,} beats trained on, default"
+            f" settings): **{train_s:.0f} s** on {torch.get_num_threads()} threads."
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 
