@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 import wfdb
 from torch import nn
 
@@ -38,7 +37,7 @@ from beatwatch.rhythm import RhythmContext, ScoreCalibration, anomaly_score, rhy
 from beatwatch.training import (
     TrainConfig,
     TrainResult,
-    normalise_beats,
+    reconstruct,
     reconstruction_errors,
     train,
 )
@@ -244,12 +243,8 @@ def _examples(
             picks.append((f"{title} ({classes[index]}), error {scores[index]:.3g}", index))
     if not picks:
         return ()
-    beats = normalise_beats(windows[[i for _, i in picks]])
-    with torch.no_grad():
-        x = torch.from_numpy(np.ascontiguousarray(beats, dtype=np.float32))[:, None, :]
-        recon = model.reconstruct(x)
-    recon_np = recon[:, 0, :].numpy()
-    return tuple((title, beats[k], recon_np[k]) for k, (title, _) in enumerate(picks))
+    beats, recon = reconstruct(model, windows[[i for _, i in picks]])
+    return tuple((title, beats[k], recon[k]) for k, (title, _) in enumerate(picks))
 
 
 def _fit(
@@ -365,7 +360,7 @@ def beatgan(
             y, relative[test_index]
         )
         trained = train_index[training.train_index]
-        calibration = ScoreCalibration.fit(all_errors[trained], _subset(context, trained))
+        calibration = ScoreCalibration.fit(all_errors[trained], context.subset(trained))
         combined = anomaly_score(all_errors, context, calibration).score[test_index]
         fold_metrics["roc_auc_with_rhythm"] = metrics.roc_auc(y, combined)
         fold_metrics["average_precision_with_rhythm"] = metrics.average_precision(y, combined)
@@ -408,10 +403,6 @@ class DetectedBeats:
     """str (n_beats,)."""
     context: RhythmContext
     """Timing features of each beat within its record (:func:`rhythm_context`)."""
-
-
-def _subset(context: RhythmContext, index: np.ndarray) -> RhythmContext:
-    return RhythmContext(context.log_prematurity[index], context.log_pause[index])
 
 
 def load_detected_beats(
@@ -481,9 +472,9 @@ def interpatient(
     model, training = _fit(normal_ds1, train_cfg, model_cfg)
     _say(progress, f"interpatient: trained {training.epochs_run} epochs, {training.seconds:.0f} s")
     ds1_errors = reconstruction_errors(model, normal_ds1)
-    ds1_context = _subset(ds1.context, is_normal)
+    ds1_context = ds1.context.subset(is_normal)
     trained = training.train_index
-    calibration = ScoreCalibration.fit(ds1_errors[trained], _subset(ds1_context, trained))
+    calibration = ScoreCalibration.fit(ds1_errors[trained], ds1_context.subset(trained))
     ds1_scores = anomaly_score(ds1_errors, ds1_context, calibration).score
     unseen = np.setdiff1d(np.arange(normal_ds1.shape[0]), trained)
     cut_3std = thresholds.mean_k_std(ds1_scores[trained], k=3.0)

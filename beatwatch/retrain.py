@@ -162,7 +162,10 @@ def train_and_register(
         note=request.note or None,
     )
     with connect(work_db) as con:
-        return register(con, mv), fitted
+        mv = register(con, mv)
+        if mv.status == "champion":  # the first scoring model: nothing to compare with
+            record_decision(con, mv.version, "first model")
+    return mv, fitted
 
 
 @dataclass(frozen=True)
@@ -221,9 +224,7 @@ def retrain(
         )
     request = TrainingRequest(request.training, training_records, request.note)
     mv, fitted = train_and_register(work_db, request, models_dir=models_dir, run_id=run_id)
-    if before is None:
-        with connect(work_db) as con:
-            record_decision(con, mv.version, "first model")
+    if before is None:  # it became champion, "first model" (train_and_register)
         return RetrainOutcome(
             mv.version, None, "first model", None, training_records, held, fitted.training.seconds
         )

@@ -45,6 +45,10 @@ class RhythmContext:
     log_pause: np.ndarray
     """log(RR after / RR before); > 0 for a pause after the beat."""
 
+    def subset(self, index: np.ndarray) -> RhythmContext:
+        """The features of the beats ``index`` selects (indices or a boolean mask)."""
+        return RhythmContext(self.log_prematurity[index], self.log_pause[index])
+
 
 def rhythm_context(
     rr_prev_s: np.ndarray, rr_next_s: np.ndarray, *, local_beats: int = LOCAL_BEATS

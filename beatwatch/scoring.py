@@ -28,13 +28,12 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import torch
 from torch import nn
 
 from beatwatch import thresholds
 from beatwatch.registry import ModelVersion, load_model
 from beatwatch.rhythm import RhythmContext, ScoreCalibration, anomaly_score, rhythm_context
-from beatwatch.training import TrainConfig, TrainResult, normalise_beats, reconstruction_errors
+from beatwatch.training import TrainConfig, TrainResult, reconstruction_errors
 from beatwatch.training import train as train_autoencoder
 from models import AutoencoderConfig, build_model
 
@@ -214,7 +213,7 @@ def fit_scoring_model(
     context = training_set.context
     calibration = ScoreCalibration.fit(
         errors[trained],
-        RhythmContext(context.log_prematurity[trained], context.log_pause[trained]),
+        context.subset(trained),
     )
     scores = anomaly_score(errors, context, calibration).score
     if rule == "percentile":
@@ -347,12 +346,3 @@ def score_beat_table(
         TopAnomaly(int(beat_index[i]), float(time_s[i]), float(parts.score[i])) for i in top_index
     )
     return RecordScores(record, scores, scoring.threshold, mean_hr, top)
-
-
-def reconstruct(scoring: ScoringModel, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The normalised beats and their reconstructions (both (n, L), normalised units)."""
-    beats = normalise_beats(windows)
-    with torch.no_grad():
-        x = torch.from_numpy(np.ascontiguousarray(beats, dtype=np.float32))[:, None, :]
-        out = scoring.model.reconstruct(x)[:, 0, :].numpy()
-    return beats, out

@@ -360,6 +360,26 @@ def train(
     )
 
 
+def reconstruct(model: nn.Module, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The beats normalised as the model sees them, and its reconstructions.
+
+    Parameters
+    ----------
+    beats
+        (n_beats, L) raw beat windows (mV).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Both float32 (n_beats, L), normalised units (:func:`normalise_beats`).
+    """
+    normalised = normalise_beats(beats)
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32))[:, None, :]
+        out = model.reconstruct(x)[:, 0, :].numpy()
+    return normalised, out
+
+
 def reconstruction_errors(
     model: nn.Module, beats: np.ndarray, *, batch_size: int = 1024
 ) -> np.ndarray:

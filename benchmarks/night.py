@@ -175,14 +175,12 @@ def train_ds1(mitdb: Path, work: Path) -> tuple[Path, float, int]:
     from beatwatch.protocols import DS1, load_detected_beats
     from beatwatch.registry import ModelVersion, save_model
     from beatwatch.retrain import train_configs
-    from beatwatch.rhythm import RhythmContext
     from beatwatch.scoring import TrainingSet, describe_rule, fit_scoring_model
     from beatwatch.settings import TrainingSettings
 
     ds1 = load_detected_beats(mitdb, DS1)
     normal = ds1.classes == "N"
-    context = RhythmContext(ds1.context.log_prematurity[normal], ds1.context.log_pause[normal])
-    training_set = TrainingSet(ds1.windows[normal], context, {}, {})
+    training_set = TrainingSet(ds1.windows[normal], ds1.context.subset(normal), {}, {})
     settings = TrainingSettings()
     train_cfg, model_cfg = train_configs(settings, training_set.windows.shape[1])
     start = time.perf_counter()

@@ -20,9 +20,10 @@ from beatwatch.night_report import (
     render_night_report,
 )
 from beatwatch.preprocess import read_lead_mv
-from beatwatch.scoring import RecordScores, ScoringModel, beat_windows, reconstruct
+from beatwatch.scoring import RecordScores, ScoringModel, beat_windows
 from beatwatch.settings import Settings
 from beatwatch.summary import IngestSummary
+from beatwatch.training import reconstruct
 from warehouse import connect
 
 
@@ -66,7 +67,7 @@ def top_beats(
         beats_path, signal_path, fs_hz, lead = where[scores.record]
         table = pq.read_table(beats_path, filters=[("beat_index", "=", top.beat_index)])
         row_scores = scores.table.filter(pc.equal(scores.table["beat_index"], top.beat_index))
-        normalised, reconstruction = reconstruct(scoring, beat_windows(table))
+        normalised, reconstruction = reconstruct(scoring.model, beat_windows(table))
         lead_mv = read_lead_mv(signal_path, lead)
         r_sample = int(table.column("r_sample")[0].as_py())
         half = round(settings.scoring.strip_s * fs_hz / 2)

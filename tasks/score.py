@@ -10,7 +10,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from beatwatch.batch import BatchResult, map_isolated
-from beatwatch.registry import ModelVersion, champion, record_decision
+from beatwatch.registry import ModelVersion, champion
 from beatwatch.retrain import TrainingRequest, train_and_register
 from beatwatch.scoring import RecordScores, ScoringModel, load_scoring_model, score_beat_table
 from beatwatch.settings import Settings
@@ -40,9 +40,6 @@ def train_model(settings: Settings, request: TrainingRequest, run_id: str) -> Mo
     mv, fitted = train_and_register(
         settings.work_db_path, request, models_dir=settings.models_dir, run_id=run_id
     )
-    if mv.status == "champion":
-        with connect(settings.work_db_path) as con:
-            record_decision(con, mv.version, "first model")
     get_run_logger().info(
         "model %s: %s, threshold %.3f, %d beats, %.0f s of training",
         mv.version,
