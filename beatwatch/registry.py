@@ -20,6 +20,7 @@ from torch import nn
 
 from beatwatch.atomic import write_atomic
 from beatwatch.inbox import sha256_file
+from beatwatch.training import InferenceModel
 from models.factory import AutoencoderConfig, build_model
 from warehouse.store import transaction
 
@@ -61,7 +62,13 @@ def new_version_id(kind: str, when: datetime | None = None) -> str:
 def save_model(
     model: nn.Module, cfg: AutoencoderConfig, models_dir: Path, version: str
 ) -> tuple[Path, str]:
-    """Write the weights and the model configuration atomically; returns (path, SHA-256)."""
+    """Write the weights and the model configuration atomically; returns (path, SHA-256).
+
+    ``model`` is the trained network (``FittedModel.network``); its frozen inference copy
+    holds no parameters to save and is refused (``TypeError``).
+    """
+    if isinstance(model, InferenceModel):
+        raise TypeError("save the trained network (FittedModel.network), not its inference copy")
     path = models_dir / f"{version}.pt"
     payload = {"model_config": asdict(cfg), "state_dict": model.state_dict()}
     write_atomic(path, lambda tmp: torch.save(payload, tmp))

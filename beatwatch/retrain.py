@@ -137,7 +137,7 @@ def train_and_register(
         value=request.training.threshold_value,
         version=version,
     )
-    path, sha = save_model(fitted.scoring.model, model_cfg, models_dir, version)
+    path, sha = save_model(fitted.network, model_cfg, models_dir, version)
     val_loss = fitted.training.val_loss
     mv = ModelVersion(
         version=version,

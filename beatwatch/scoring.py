@@ -33,7 +33,7 @@ from torch import nn
 from beatwatch import thresholds
 from beatwatch.registry import ModelVersion, load_model
 from beatwatch.rhythm import RhythmContext, ScoreCalibration, anomaly_score, rhythm_context
-from beatwatch.training import TrainConfig, TrainResult, reconstruction_errors
+from beatwatch.training import InferenceModel, TrainConfig, TrainResult, reconstruction_errors
 from beatwatch.training import train as train_autoencoder
 from models import AutoencoderConfig, build_model
 
@@ -160,6 +160,7 @@ class ScoringModel:
 
     version: str
     model: nn.Module
+    """The trained autoencoder, frozen for inference (:class:`InferenceModel`)."""
     model_config: AutoencoderConfig
     calibration: ScoreCalibration
     threshold: float
@@ -180,6 +181,9 @@ class ScoringModel:
 @dataclass(frozen=True)
 class FittedModel:
     scoring: ScoringModel
+    """Ready to score (its model frozen for inference)."""
+    network: nn.Module
+    """The trained autoencoder itself: what is saved (``registry.save_model``)."""
     training: TrainResult
     train_scores: np.ndarray
     """Combined score of every training-set beat (trained on and held out)."""
@@ -208,7 +212,8 @@ def fit_scoring_model(
         )
     model = build_model(model_cfg, seed=train_cfg.seed)
     training = train_autoencoder(model, training_set.windows, train_cfg)
-    errors = reconstruction_errors(model, training_set.windows)
+    frozen = InferenceModel(model, model_cfg.window_samples)
+    errors = reconstruction_errors(frozen, training_set.windows)
     trained = training.train_index
     context = training_set.context
     calibration = ScoreCalibration.fit(
@@ -223,8 +228,8 @@ def fit_scoring_model(
         threshold = thresholds.mean_k_std(scores[trained], k=value)
     else:
         threshold = float(value)
-    scoring = ScoringModel(version, model, model_cfg, calibration, threshold, rule)
-    return FittedModel(scoring, training, scores)
+    scoring = ScoringModel(version, frozen, model_cfg, calibration, threshold, rule)
+    return FittedModel(scoring, model, training, scores)
 
 
 def load_scoring_model(mv: ModelVersion) -> ScoringModel:
@@ -239,11 +244,12 @@ def load_scoring_model(mv: ModelVersion) -> ScoringModel:
     """
     if "score_calibration" not in mv.config:
         raise ValueError(f"model {mv.version} has no score calibration: it cannot score beats")
+    model_config = AutoencoderConfig(**mv.config["model"])
     model = load_model(Path(mv.file_path), mv.file_sha256)
     return ScoringModel(
         version=mv.version,
-        model=model,
-        model_config=AutoencoderConfig(**mv.config["model"]),
+        model=InferenceModel(model, model_config.window_samples),
+        model_config=model_config,
         calibration=ScoreCalibration.from_dict(mv.config["score_calibration"]),
         threshold=mv.threshold,
         threshold_rule=mv.config.get("threshold_rule", "percentile"),
@@ -307,12 +313,13 @@ class RecordScores:
 
 
 def score_beat_table(
-    record: str, table: pa.Table, scoring: ScoringModel, *, top_n: int = 5
+    record: str, table: pa.Table, scoring: ScoringModel, *, top_n: int = 5, workers: int = 1
 ) -> RecordScores:
-    """Score every beat of one record's beat table (all beats of the record, in order)."""
+    """Score every beat of one record's beat table (all beats of the record, in order);
+    ``workers`` as for :func:`~beatwatch.training.reconstruction_errors`."""
     n = table.num_rows
     if n:
-        errors = reconstruction_errors(scoring.model, beat_windows(table))
+        errors = reconstruction_errors(scoring.model, beat_windows(table), workers=workers)
         parts = anomaly_score(errors, table_context(table), scoring.calibration)
         relative = thresholds.relative_to_record(errors, np.zeros(n))
     else:

@@ -189,7 +189,7 @@ def train_ds1(mitdb: Path, work: Path) -> tuple[Path, float, int]:
         value=settings.threshold_value, version="bench-ds1",
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    path, sha = save_model(fitted.scoring.model, model_cfg, work, "bench-ds1")
+    path, sha = save_model(fitted.network, model_cfg, work, "bench-ds1")
     meta = ModelVersion(
         version="bench-ds1", kind=model_cfg.kind, purpose="scoring", status="challenger",
         training_records=DS1, training_beats=fitted.training.n_train,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import torch
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -55,36 +59,60 @@ def train_model(settings: Settings, request: TrainingRequest, run_id: str) -> Mo
 def score_records(
     settings: Settings, scoring: ScoringModel, run_id: str, run_date: date
 ) -> BatchResult[tuple[str, Path], RecordScores]:
-    """Score the beat sets the champion has not scored yet; one transaction per record,
-    all on one connection (opening the file per record cost more than the scoring)."""
+    """Score the beat sets the champion has not scored yet; one transaction per record.
+
+    Torch runs one intra-op thread per forward pass, and passes run side by side instead:
+    two records at a time (one's Parquet read and warehouse write overlap the other's
+    model), and two batches at a time within a record (a 24-hour recording is one record).
+    The model's layers are small: on 2 cores this scored MIT-BIH 1.3x faster than one
+    two-threaded pass at a time, and a 24-hour recording 1.3x faster too. Writes share one
+    connection (opening the file per record cost more than the scoring), one at a time.
+    """
     log = get_run_logger()
+    write_lock = threading.Lock()
 
     def progress(done: int, total: int, record: str, outcome: str) -> None:
         log.info("score %d/%d %s: %s", done, total, record, outcome)
 
-    with connect(settings.work_db_path) as con:
+    with connect(settings.work_db_path) as con, torch_threads(1):
         pending = writes.pending_scoring(con, model_version=scoring.version, run_date=run_date)
 
         def score_one(item: tuple[str, Path]) -> RecordScores:
             record, path = item
             scores = score_beat_table(
-                record, pq.read_table(path), scoring, top_n=settings.scoring.top_per_record
+                record,
+                pq.read_table(path),
+                scoring,
+                top_n=settings.scoring.top_per_record,
+                workers=2,
             )
-            writes.insert_record_scores(
-                con,
-                scores,
-                model_version=scoring.version,
-                threshold_rule=scoring.threshold_rule,
-                run_id=run_id,
-                run_date=run_date,
-            )
+            with write_lock:
+                writes.insert_record_scores(
+                    con,
+                    scores,
+                    model_version=scoring.version,
+                    threshold_rule=scoring.threshold_rule,
+                    run_id=run_id,
+                    run_date=run_date,
+                )
             return scores
 
         return map_isolated(
             score_one,
             pending,
             name=lambda item: item[0],
-            workers=1,  # one writer on the connection; torch uses both cores per batch
+            workers=2,
             progress=progress,
             describe=lambda s: f"{s.beats_flagged} of {s.beats_scored} beats flagged",
         )
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with torch's intra-op pool at ``n`` threads, then restore it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

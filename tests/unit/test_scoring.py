@@ -319,7 +319,7 @@ def test_same_seed_gives_the_same_threshold_and_weights(
     again = _fit(labelled, rule="percentile", value=97.5)
     assert again.scoring.threshold == fitted.scoring.threshold
     assert again.scoring.calibration == fitted.scoring.calibration
-    first, second = fitted.scoring.model.state_dict(), again.scoring.model.state_dict()
+    first, second = fitted.network.state_dict(), again.network.state_dict()
     assert first.keys() == second.keys()
     for name, weights in first.items():
         assert torch.equal(weights, second[name]), name
@@ -430,8 +430,10 @@ def test_ectopic_beats_score_higher_than_normal_beats(fitted: FittedModel) -> No
 # --------------------------------------------------------------------------- registry
 
 
-def _model_version(tmp_path: Path, scoring: ScoringModel, config: dict) -> ModelVersion:
-    path, sha = save_model(scoring.model, scoring.model_config, tmp_path / "models", "v1")
+def _model_version(
+    tmp_path: Path, fitted: FittedModel, scoring: ScoringModel, config: dict
+) -> ModelVersion:
+    path, sha = save_model(fitted.network, scoring.model_config, tmp_path / "models", "v1")
     return ModelVersion(
         version="v1",
         kind=scoring.model_config.kind,
@@ -452,7 +454,7 @@ def test_a_saved_model_scores_the_same_beats_the_same(
     tmp_path: Path, labelled: pa.Table, fitted: FittedModel, rule: str
 ) -> None:
     scoring = dataclasses.replace(fitted.scoring, threshold_rule=rule, threshold=1.5)
-    mv = _model_version(tmp_path, scoring, scoring.config_json(TRAIN_CFG))
+    mv = _model_version(tmp_path, fitted, scoring, scoring.config_json(TRAIN_CFG))
     loaded = load_scoring_model(mv)
     assert loaded.version == "v1"
     assert loaded.model_config == MODEL_CFG
@@ -469,13 +471,13 @@ def test_a_model_without_score_calibration_cannot_score(
 ) -> None:
     config = fitted.scoring.config_json(TRAIN_CFG)
     del config["score_calibration"]
-    mv = _model_version(tmp_path, fitted.scoring, config)
+    mv = _model_version(tmp_path, fitted, fitted.scoring, config)
     with pytest.raises(ValueError, match="no score calibration"):
         load_scoring_model(mv)
 
 
 def test_a_corrupted_model_file_is_refused(tmp_path: Path, fitted: FittedModel) -> None:
-    mv = _model_version(tmp_path, fitted.scoring, fitted.scoring.config_json(TRAIN_CFG))
+    mv = _model_version(tmp_path, fitted, fitted.scoring, fitted.scoring.config_json(TRAIN_CFG))
     path = Path(mv.file_path)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF

@@ -6,8 +6,10 @@ import torch
 
 from beatwatch.beats import BeatWindow, cut_beat_windows
 from beatwatch.metrics import roc_auc
+from beatwatch.registry import save_model
 from beatwatch.synthetic import SyntheticConfig, generate_ecg
 from beatwatch.training import (
+    InferenceModel,
     TrainConfig,
     normalise_beats,
     reconstruction_errors,
@@ -120,6 +122,35 @@ def test_abnormal_beats_score_higher_after_training_on_normal_ones(beats) -> Non
     assert roc_auc(~normal, errors) > 0.95
     single = reconstruction_errors(model, windows[:1])
     assert single[0] == pytest.approx(errors[0], rel=1e-5)  # scored alone or in a batch
+
+
+@pytest.mark.parametrize("kind", ["conv_ae", "vae"])
+def test_the_frozen_model_reconstructs_as_the_trained_one(beats, kind: str) -> None:
+    windows, _ = beats
+    cfg = AutoencoderConfig(**{**TINY.__dict__, "kind": kind, "upsampling": "transpose"})
+    model = build_model(cfg, seed=3)
+    train(model, windows[:200], TrainConfig(epochs=1, seed=3))
+    model.train()
+    frozen = InferenceModel(model, cfg.window_samples)
+    assert isinstance(frozen.frozen, torch.jit.ScriptModule)  # traced, not the eager fallback
+    eager = reconstruction_errors(model, windows)
+    # every batch size gives the same errors: one beat, a part batch, several batches
+    for batch_size in (1, 7, 64, 1024):
+        np.testing.assert_allclose(
+            reconstruction_errors(frozen, windows, batch_size=batch_size), eager, rtol=1e-4
+        )
+    # batches on two threads: each beat's error is the one it gets on one thread
+    one_thread = reconstruction_errors(frozen, windows, batch_size=64)
+    np.testing.assert_array_equal(
+        reconstruction_errors(frozen, windows, batch_size=64, workers=2), one_thread
+    )
+    assert model.training  # the trained module is left in the mode it was in
+
+
+def test_the_frozen_copy_cannot_be_saved_in_place_of_the_model(tmp_path) -> None:
+    model = build_model(TINY, seed=0)
+    with pytest.raises(TypeError, match=r"FittedModel\.network"):
+        save_model(InferenceModel(model, TINY.window_samples), TINY, tmp_path, "v1")
 
 
 def test_seed_everything_repeats_every_rng() -> None:
