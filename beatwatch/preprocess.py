@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +29,10 @@ from beatwatch.lake import write_parquet_atomic
 from beatwatch.recording import mv_per_unit
 from beatwatch.rpeaks import RPeakConfig, detect_r_peaks
 
+BEATS_PER_ROW_GROUP = 8192
+"""Rows per row group of a beat file (about 10 MB of windows): reading one beat (the night
+report's top beats) decodes one group, not a 24-hour recording's 140 MB."""
+
 DEFAULT_LEADS: tuple[str, ...] = ("MLII", "II", "ML II", "ECG", "ECG1", "V5", "V1")
 
 
@@ -41,12 +46,28 @@ class PreprocessConfig:
     lead_preference: tuple[str, ...] = DEFAULT_LEADS
     match_tolerance_s: float = 0.05
     """Largest distance, in seconds, between a detected and a reference beat that match."""
+    chunk_s: float = 3600.0
+    """A longer lead is filtered and searched for beats in pieces of this many seconds, so
+    memory stays bounded whatever the recording's length (a 24-hour Holter included). A
+    lead up to ``chunk_s + chunk_margin_s`` long is one piece (all of MIT-BIH)."""
+    chunk_margin_s: float = 30.0
+    """Signal read on either side of each piece, seconds: the filters settle and the R-peak
+    detector learns its levels (``rpeaks.learning_s``) there, and beats near a piece's edge
+    have their whole window. Only beats inside the piece itself are kept."""
 
     def __post_init__(self) -> None:
         if not 0 < self.match_tolerance_s <= 0.15:
             raise ValueError(
                 "PreprocessConfig.match_tolerance_s must be in (0, 0.15] s, "
                 f"got {self.match_tolerance_s}"
+            )
+        if self.chunk_s < 60:
+            raise ValueError(f"PreprocessConfig.chunk_s must be >= 60 s, got {self.chunk_s}")
+        shortest_margin = self.rpeaks.learning_s + self.window.n_samples / self.window.fs_hz
+        if self.chunk_margin_s < shortest_margin:
+            raise ValueError(
+                f"PreprocessConfig.chunk_margin_s must be >= {shortest_margin:g} s (the "
+                f"detector's learning stretch plus one beat window), got {self.chunk_margin_s}"
             )
 
     @property
@@ -114,12 +135,84 @@ def choose_lead(leads: tuple[str, ...], preference: tuple[str, ...]) -> int:
     return 0
 
 
-def read_lead_mv(signal_path: Path, column: str) -> np.ndarray:
-    """One lead from a lake signal file, converted to mV using the column's unit."""
-    table = pq.read_table(signal_path, columns=[column])
+def read_lead_mv(
+    signal_path: Path, column: str, start: int = 0, stop: int | None = None
+) -> np.ndarray:
+    """One lead from a lake signal file, converted to mV using the column's unit.
+
+    ``start`` and ``stop`` (samples at the recording's rate) read only that stretch,
+    ``[start, stop)``: only the Parquet row groups holding it are decoded.
+    """
+    bounds = [("sample", ">=", start)] if start > 0 else []
+    bounds += [("sample", "<", stop)] if stop is not None else []
+    table = pq.read_table(signal_path, columns=[column], filters=bounds or None)
     unit = (table.schema.field(column).metadata or {}).get(b"unit", b"mV").decode()
     lead = table.column(column).to_numpy()
     return lead * np.float32(mv_per_unit(unit))
+
+
+def detect_beats(
+    lead_mv: np.ndarray, fs_hz: float, cfg: PreprocessConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Denoise, resample, find R peaks and cut beat windows, one piece of the lead at a time.
+
+    Pieces are ``cfg.chunk_s`` long, each filtered and searched with ``cfg.chunk_margin_s``
+    of signal on either side; a piece keeps the R peaks inside itself. So the working memory
+    is that of one piece (about 100 MB for an hour at 360 Hz), not of the whole lead (a
+    24-hour lead at once needed 2.8 GB). Piece edges fall on samples that are whole at both
+    rates, so every piece resamples onto the same sample grid as the whole lead would.
+
+    Parameters
+    ----------
+    lead_mv
+        The lead, in mV, at ``fs_hz`` Hz.
+
+    Returns
+    -------
+    peaks
+        int64 R-peak samples at the model's rate (``cfg.model_fs_hz``), increasing.
+    windows
+        float32 (n_kept, window samples) beat windows in mV, for the peaks in ``kept``.
+    kept
+        bool over ``peaks``: False where the window would cross either end of the lead.
+    """
+    fs_out = cfg.model_fs_hz
+    ratio = resample.resample_ratio(fs_hz, fs_out)
+    grid = ratio.denominator  # piece edges on multiples of this: whole samples at fs_out
+    chunk = max(grid, round(cfg.chunk_s * fs_hz / grid) * grid)
+    margin = math.ceil(cfg.chunk_margin_s * fs_hz / grid) * grid
+    refractory = max(1, round(cfg.rpeaks.refractory_s * fs_out))  # as the detector's, samples
+    n = int(np.asarray(lead_mv).shape[0])
+    peaks: list[np.ndarray] = []
+    windows: list[np.ndarray] = []
+    kept: list[np.ndarray] = []
+    start, last_peak = 0, -math.inf  # samples at fs_out
+    while True:
+        end = start + chunk if n - (start + chunk) > margin else n  # the last piece: to the end
+        lo, hi = max(0, start - margin), min(n, end + margin)
+        clean = denoise.denoise(lead_mv[lo:hi], fs_hz, cfg.denoise)
+        piece = resample.resample_lead(np.nan_to_num(clean), fs_hz, fs_out)
+        offset = int(lo * ratio)  # whole: lo is a multiple of grid, as are start and end < n
+        found = detect_r_peaks(piece, fs_out, cfg.rpeaks) + offset
+        own = found[found >= int(start * ratio)]
+        if end < n:
+            own = own[own < int(end * ratio)]
+        # a beat that both pieces found near their join, a sample or two apart, is kept once
+        own = own[own - last_peak >= refractory]
+        piece_windows, piece_kept = cut_beat_windows(piece, own - offset, cfg.window)
+        peaks.append(own)
+        windows.append(piece_windows)
+        kept.append(piece_kept)
+        if own.size:
+            last_peak = int(own[-1])
+        if end == n:
+            break
+        start = end
+    return (
+        np.concatenate(peaks).astype(np.int64),
+        np.concatenate(windows),
+        np.concatenate(kept),
+    )
 
 
 def preprocess_recording(
@@ -140,10 +233,7 @@ def preprocess_recording(
         ``(sample, symbol)`` of the reference annotations at ``fs_hz``, or ``None``.
     """
     fs_out = cfg.model_fs_hz
-    clean = denoise.denoise(lead_mv, fs_hz, cfg.denoise)
-    at_model_rate = resample.resample_lead(np.nan_to_num(clean), fs_hz, fs_out)
-    peaks = detect_r_peaks(at_model_rate, fs_out, cfg.rpeaks)
-    windows, kept = cut_beat_windows(at_model_rate, peaks, cfg.window)
+    peaks, windows, kept = detect_beats(lead_mv, fs_hz, cfg)
     rr_prev, rr_next = rr_intervals(peaks, fs_out)
 
     n = int(kept.sum())
@@ -229,7 +319,11 @@ def preprocess_to_lake(
     beat_set = preprocess_recording(
         pending.record, lead_mv, pending.leads[index], pending.fs_hz, reference, cfg
     )
-    path = write_parquet_atomic(beat_set.table, lake_dir / "beats" / f"{pending.record}.parquet")
+    path = write_parquet_atomic(
+        beat_set.table,
+        lake_dir / "beats" / f"{pending.record}.parquet",
+        row_group_size=BEATS_PER_ROW_GROUP,
+    )
     return BeatFile(
         record=beat_set.record,
         lead=beat_set.lead,

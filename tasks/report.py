@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from prefect import task
@@ -68,10 +67,10 @@ def top_beats(
         table = pq.read_table(beats_path, filters=[("beat_index", "=", top.beat_index)])
         row_scores = scores.table.filter(pc.equal(scores.table["beat_index"], top.beat_index))
         normalised, reconstruction = reconstruct(scoring.model, beat_windows(table))
-        lead_mv = read_lead_mv(signal_path, lead)
         r_sample = int(table.column("r_sample")[0].as_py())
         half = round(settings.scoring.strip_s * fs_hz / 2)
         start = max(0, r_sample - half)
+        strip_mv = read_lead_mv(signal_path, lead, start, r_sample + half)
         symbol = table.column("ref_symbol")[0].as_py()
         beats.append(
             TopBeat(
@@ -84,7 +83,7 @@ def top_beats(
                 reconstruction=reconstruction[0],
                 window_fs_hz=window.fs_hz,
                 r_index=window.n_before,
-                strip_mv=np.asarray(lead_mv[start : r_sample + half]),
+                strip_mv=strip_mv,
                 strip_start_s=start / fs_hz,
                 strip_fs_hz=fs_hz,
                 ref_symbol=symbol,

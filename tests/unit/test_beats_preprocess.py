@@ -5,7 +5,12 @@ import pytest
 
 from beatwatch.beats import AAMI_CLASSES, BeatWindow, aami_class, cut_beat_windows, rr_intervals
 from beatwatch.denoise import DenoiseConfig
-from beatwatch.preprocess import PreprocessConfig, choose_lead, preprocess_recording
+from beatwatch.preprocess import (
+    PreprocessConfig,
+    choose_lead,
+    detect_beats,
+    preprocess_recording,
+)
 from beatwatch.synthetic import SyntheticConfig, generate_ecg
 
 
@@ -96,6 +101,81 @@ def test_preprocess_finds_the_reference_beats_at_any_rate(fs_hz: float) -> None:
     assert sum(s == "V" for s, _ in labelled) >= 0.05 * len(labelled)
     rr = np.array(rows["rr_prev_s"][1:], dtype=float)
     assert 0.3 < np.nanmedian(rr) < 1.0
+
+
+@pytest.mark.parametrize("fs_hz", [250.0, 360.0])
+def test_a_long_lead_in_pieces_gives_the_beats_of_the_whole_lead(fs_hz: float) -> None:
+    rec = generate_ecg(
+        SyntheticConfig(
+            fs_hz=fs_hz,
+            duration_s=400.0,
+            heart_rate_bpm=75.0,
+            pvc_rate=0.1,
+            noise_mv=0.03,
+            baseline_wander_mv=0.3,
+            seed=5,
+        )
+    )
+    lead = rec.signals_mv[:, 0]
+    whole_peaks, whole_windows, whole_kept = detect_beats(lead, fs_hz, PreprocessConfig())
+    pieces = PreprocessConfig(chunk_s=60.0, chunk_margin_s=10.0)  # 7 pieces, 6 joins
+    peaks, windows, kept = detect_beats(lead, fs_hz, pieces)
+    assert peaks.size > 450
+    np.testing.assert_array_equal(peaks, whole_peaks)  # no beat lost or doubled at a join
+    np.testing.assert_array_equal(kept, whole_kept)
+    # the windows differ only by the filters' settling at the piece edges: microvolts
+    np.testing.assert_allclose(windows, whole_windows, atol=2e-3)
+    assert np.all(np.diff(peaks) > 0)
+
+
+def test_a_beat_found_by_two_pieces_is_kept_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two pieces that place one beat a sample either side of their join keep it once."""
+    from beatwatch import preprocess
+
+    join, margin = 60 * 360, 10 * 360  # the first join, and the second piece's start - margin
+    found_by_piece = [np.array([join - 1]), np.array([join + 1 - (join - margin)])]
+
+    def detector(x, fs, cfg):  # the first two pieces both see the beat; the others none
+        return found_by_piece.pop(0) if found_by_piece else np.zeros(0, np.int64)
+
+    monkeypatch.setattr(preprocess, "detect_r_peaks", detector)
+    lead = np.zeros(200 * 360, dtype=np.float32)
+    peaks, windows, kept = detect_beats(
+        lead, 360.0, PreprocessConfig(chunk_s=60.0, chunk_margin_s=10.0)
+    )
+    assert peaks.tolist() == [join - 1]
+    assert kept.tolist() == [True]
+    assert windows.shape == (1, 320)
+
+
+def test_a_stretch_of_a_lead_is_read_in_mv(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from beatwatch.preprocess import read_lead_mv
+
+    n = 10_000
+    field = pa.field("MLII", pa.float32(), metadata={"unit": "uV"})
+    table = pa.table(
+        [pa.array(np.arange(n)), pa.array(np.arange(n, dtype=np.float32))],
+        schema=pa.schema([pa.field("sample", pa.int64()), field]),
+    )
+    path = tmp_path / "signals.parquet"
+    pq.write_table(table, path, row_group_size=1000)  # the stretch spans row groups
+    np.testing.assert_allclose(
+        read_lead_mv(path, "MLII", 2_990, 4_010), np.arange(2_990, 4_010) / 1000, rtol=1e-6
+    )
+    np.testing.assert_allclose(read_lead_mv(path, "MLII"), np.arange(n) / 1000, rtol=1e-6)
+    np.testing.assert_allclose(
+        read_lead_mv(path, "MLII", 9_990), np.arange(9_990, n) / 1000, rtol=1e-6
+    )
+
+
+def test_the_piece_margin_must_hold_the_detector_learning_stretch() -> None:
+    with pytest.raises(ValueError, match="chunk_margin_s"):
+        PreprocessConfig(chunk_margin_s=5.0)
+    with pytest.raises(ValueError, match="chunk_s"):
+        PreprocessConfig(chunk_s=10.0)
 
 
 def test_faster_heart_rate_gives_more_beats() -> None:
