@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -40,8 +39,6 @@ from expectations import SUITE_NAMES, SUITES_DIR
 
 ANNOTATION_SYMBOLS: tuple[str, ...] = tuple(str(s) for s in ann_label_table["symbol"])
 """Every annotation code WFDB defines."""
-
-log = logging.getLogger(__name__)
 
 _INDEX_COLUMNS = {"recording": ["record"], "signal": ["record", "lead"], "annotations": ["record"]}
 _EXAMPLES = 20  # unexpected rows kept per record and expectation
@@ -219,37 +216,11 @@ class SuiteRunner:
         return Path(url.removeprefix("file://"))
 
 
-_runner_lock = threading.Lock()
-
-
-def suite_runner(root_dir: Path) -> SuiteRunner:
-    """The process's one :class:`SuiteRunner` for ``root_dir`` (set up on first use; a call
-    during :func:`warm_up` waits for it)."""
-    with _runner_lock:
-        return _suite_runner(root_dir)
-
-
 @cache
-def _suite_runner(root_dir: Path) -> SuiteRunner:
+def suite_runner(root_dir: Path) -> SuiteRunner:
+    """The process's one :class:`SuiteRunner` for ``root_dir`` (set up on first use)."""
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     return SuiteRunner(root_dir)
-
-
-def warm_up(root_dir: Path) -> threading.Thread:
-    """Set up the :class:`SuiteRunner` in a background thread, so that importing Great
-    Expectations (about 2.5 s, whatever the data) overlaps other work, such as reading the
-    night's records. An error here is left for the :func:`suite_runner` call that needs it
-    (a failed set-up is not cached)."""
-
-    def set_up() -> None:
-        try:
-            suite_runner(root_dir)
-        except Exception:
-            log.debug("GX warm-up failed; validation will set up again", exc_info=True)
-
-    thread = threading.Thread(target=set_up, name="gx-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def _split_by_record(

@@ -28,7 +28,7 @@ from beatwatch.ingest import (
 )
 from beatwatch.quarantine import QuarantineEntry, Rejection, quarantine
 from beatwatch.settings import Settings
-from beatwatch.validation import suite_runner, warm_up
+from beatwatch.validation import suite_runner
 from tasks.retries import DB_RETRIES
 from warehouse import apply_schema, connect, publish_snapshot, writes
 
@@ -61,11 +61,8 @@ def triage_deliveries(found: InboxScan, settings: Settings, run_id: str) -> Tria
 def read_records(
     deliveries: Sequence[RecordDelivery], settings: Settings, run_id: str
 ) -> StageBatch:
-    """Read each new record with wfdb into staging Parquet, logging progress. Great
-    Expectations sets up meanwhile, for the validation that follows."""
+    """Read each new record with wfdb into staging Parquet, logging progress."""
     log = get_run_logger()
-    if deliveries:
-        warm_up(settings.data_dir)
 
     def progress(done: int, total: int, record: str, outcome: str) -> None:
         log.info("read %d/%d %s: %s", done, total, record, outcome)
