@@ -328,7 +328,7 @@ def _rejected_table(rejected: Sequence[RejectedDelivery]) -> str:
 
 def _figure(fig: Figure, caption: str, figure_id: str) -> str:
     return (
-        f'<figure id="{figure_id}"><img src="{figure_png(fig)}" alt="{_e(caption)}">'
+        f'<figure id="{figure_id}"><img src="{figure_png(fig, crop=False)}" alt="{_e(caption)}">'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
     )
 
@@ -383,20 +383,39 @@ def _mpl(text: str) -> str:
 # --- figures -----------------------------------------------------------------------------
 
 
+_MARGINS_IN = {"left": 0.7, "right": 0.2, "bottom": 0.55}  # around the panels, inches
+_LEGEND_IN = 0.3  # the legend's row above the panels' titles, inches
+
+
 def _grid(
-    n: int, ncols: int, panel_in: tuple[float, float], hspace: float, title_in: float
+    n: int,
+    ncols: int,
+    panel_in: tuple[float, float],
+    hspace: float,
+    title_in: float,
+    *,
+    legend: bool = True,
 ) -> tuple[Figure, list[Axes]]:
     """A figure of ``n`` panels of ``panel_in`` (width, height) inches, in rows of ``ncols``.
 
-    Fixed spacing (``hspace`` in panel heights; ``title_in`` inches above the top row for its
-    titles) rather than a layout engine, which costs seconds on a dozen panels;
-    ``figure_png`` crops the figure to what was drawn.
+    Fixed spacing in inches (``hspace`` in panel heights; ``title_in`` above the top row for
+    its titles, and a row for the legend if ``legend``) rather than a layout engine or a
+    cropped save, each of which costs another drawing of every panel.
     """
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    height_in = panel_in[1] * nrows + title_in
-    fig = Figure(figsize=(panel_in[0] * ncols, height_in))
-    grid = {"hspace": hspace, "wspace": 0.35, "top": 1 - title_in / height_in}
+    top_in = title_in + (_LEGEND_IN if legend else 0.0)
+    width_in = panel_in[0] * ncols + _MARGINS_IN["left"] + _MARGINS_IN["right"]
+    height_in = panel_in[1] * nrows + top_in + _MARGINS_IN["bottom"]
+    fig = Figure(figsize=(width_in, height_in))
+    grid = {
+        "hspace": hspace,
+        "wspace": 0.35,
+        "left": _MARGINS_IN["left"] / width_in,
+        "right": 1 - _MARGINS_IN["right"] / width_in,
+        "bottom": _MARGINS_IN["bottom"] / height_in,
+        "top": 1 - top_in / height_in,
+    }
     axes = list(fig.subplots(nrows, ncols, squeeze=False, gridspec_kw=grid).ravel())
     for ax in axes[n:]:
         fig.delaxes(ax)
@@ -404,12 +423,13 @@ def _grid(
 
 
 def _legend_above(fig: Figure, ax: Axes) -> None:
-    """One legend for the figure, above the panels (and their titles), with ``ax``'s entries."""
+    """One legend for the figure, in its top row (above the panels' titles), with ``ax``'s
+    entries."""
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(
         handles,
         labels,
-        loc="lower center",
+        loc="upper center",
         bbox_to_anchor=(0.5, 1.0),
         ncols=3,
         fontsize=8,
@@ -486,7 +506,7 @@ def _top_beats_figure(beats: Sequence[TopBeat]) -> Figure:
 
 def _strips_figure(beats: Sequence[TopBeat]) -> Figure:
     """One row per beat: the lead signal (mV) against time into the recording (s)."""
-    fig, axes = _grid(len(beats), 1, (10.0, 1.7), hspace=0.9, title_in=0.3)
+    fig, axes = _grid(len(beats), 1, (10.0, 1.7), hspace=0.9, title_in=0.3, legend=False)
     for ax, b in zip(axes, beats, strict=True):
         t_s = b.strip_start_s + np.arange(b.strip_mv.size) / b.strip_fs_hz
         ax.plot(t_s, b.strip_mv, lw=0.8, c="k")
