@@ -156,18 +156,17 @@ def test_a_promotion_mid_night_does_not_change_the_nights_model(
     for i in range(3):
         make_record(inbox, f"q{i}", seed=20 + i, pvc_rate=0.1, duration_s=60.0)
 
-    real = tasks.score.score_beat_table
+    real = tasks.score.writes.pending_scoring
     promoted = []
 
-    def score_then_promote(*args, **kwargs):
-        scores = real(*args, **kwargs)
-        if not promoted:  # after the first record: someone promotes another model
-            with connect(settings.work_db_path) as con:
-                promote(con, challenger.version)
-            promoted.append(True)
-        return scores
+    def promote_then_list(con, **kwargs):
+        # The champion is loaded, nothing is scored yet: someone promotes another model.
+        # (Here, on the night's own connection: another process would wait for the night.)
+        promote(con, challenger.version)
+        promoted.append(True)
+        return real(con, **kwargs)
 
-    monkeypatch.setattr(tasks.score, "score_beat_table", score_then_promote)
+    monkeypatch.setattr(tasks.score.writes, "pending_scoring", promote_then_list)
     summary = nightly_flow(
         data_dir=data, inbox=inbox, config_file=config, run_date=date(2026, 11, 21)
     )
