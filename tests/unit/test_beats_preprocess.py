@@ -65,19 +65,24 @@ def test_lead_choice() -> None:
     assert choose_lead(("V1", "V2"), ("MLII",)) == 0
 
 
-@pytest.mark.parametrize("fs_hz", [250.0, 360.0, 500.0])
-def test_preprocess_finds_the_reference_beats_at_any_rate(fs_hz: float) -> None:
-    rec = generate_ecg(
+def _ecg_with_pvcs(fs_hz: float, *, duration_s: float, heart_rate_bpm: float, seed: int):
+    """Synthetic ECG with 10 % PVCs, some noise (0.03 mV) and baseline wander (0.3 mV)."""
+    return generate_ecg(
         SyntheticConfig(
             fs_hz=fs_hz,
-            duration_s=120.0,
-            heart_rate_bpm=80.0,
+            duration_s=duration_s,
+            heart_rate_bpm=heart_rate_bpm,
             pvc_rate=0.1,
             noise_mv=0.03,
             baseline_wander_mv=0.3,
-            seed=11,
+            seed=seed,
         )
     )
+
+
+@pytest.mark.parametrize("fs_hz", [250.0, 360.0, 500.0])
+def test_preprocess_finds_the_reference_beats_at_any_rate(fs_hz: float) -> None:
+    rec = _ecg_with_pvcs(fs_hz, duration_s=120.0, heart_rate_bpm=80.0, seed=11)
     beat_set = preprocess_recording(
         "syn",
         rec.signals_mv[:, 0],
@@ -105,17 +110,7 @@ def test_preprocess_finds_the_reference_beats_at_any_rate(fs_hz: float) -> None:
 
 @pytest.mark.parametrize("fs_hz", [250.0, 360.0])
 def test_a_long_lead_in_pieces_gives_the_beats_of_the_whole_lead(fs_hz: float) -> None:
-    rec = generate_ecg(
-        SyntheticConfig(
-            fs_hz=fs_hz,
-            duration_s=400.0,
-            heart_rate_bpm=75.0,
-            pvc_rate=0.1,
-            noise_mv=0.03,
-            baseline_wander_mv=0.3,
-            seed=5,
-        )
-    )
+    rec = _ecg_with_pvcs(fs_hz, duration_s=400.0, heart_rate_bpm=75.0, seed=5)
     lead = rec.signals_mv[:, 0]
     whole_peaks, whole_windows, whole_kept = detect_beats(lead, fs_hz, PreprocessConfig())
     pieces = PreprocessConfig(chunk_s=60.0, chunk_margin_s=10.0)  # 7 pieces, 6 joins
