@@ -32,15 +32,10 @@ from beatwatch import metrics, thresholds
 from beatwatch.beat_matching import BEAT_SYMBOLS
 from beatwatch.beats import BeatWindow, cut_beat_windows
 from beatwatch.denoise import DenoiseConfig, denoise
+from beatwatch.inference import reconstruct, reconstruction_errors
 from beatwatch.preprocess import PreprocessConfig, choose_lead, preprocess_recording
 from beatwatch.rhythm import RhythmContext, ScoreCalibration, anomaly_score, rhythm_context
-from beatwatch.training import (
-    TrainConfig,
-    TrainResult,
-    reconstruct,
-    reconstruction_errors,
-    train,
-)
+from beatwatch.training import TrainConfig, TrainResult, train
 from models import AutoencoderConfig, build_model
 from models.factory import ModelKind
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from beatwatch.atomic import write_atomic
 from beatwatch.inbox import sha256_file
-from beatwatch.training import InferenceModel
+from beatwatch.inference import InferenceModel
 from models.factory import AutoencoderConfig, build_model
 from warehouse.store import transaction
 

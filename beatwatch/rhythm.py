@@ -5,7 +5,8 @@ A convolutional autoencoder judges a beat window's *shape*. Supraventricular ect
 interval before, against the record's local rhythm) and are often followed by a pause.
 So the score a night stores combines three label-free, per-beat quantities:
 
-* ``log_error``: log of the reconstruction error (:func:`beatwatch.training.reconstruction_errors`);
+* ``log_error``: log of the reconstruction error
+  (:func:`beatwatch.inference.reconstruction_errors`);
 * ``log_prematurity``: log(RR before / local median RR before), the local median taken over
   the :data:`LOCAL_BEATS` beats centred on the beat in its own recording (< 0: early);
 * ``log_pause``: log(RR after / RR before) (> 0: a pause after the beat).

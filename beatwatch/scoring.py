@@ -31,9 +31,10 @@ import pyarrow.compute as pc
 from torch import nn
 
 from beatwatch import thresholds
+from beatwatch.inference import InferenceModel, reconstruction_errors
 from beatwatch.registry import ModelVersion, load_model
 from beatwatch.rhythm import RhythmContext, ScoreCalibration, anomaly_score, rhythm_context
-from beatwatch.training import InferenceModel, TrainConfig, TrainResult, reconstruction_errors
+from beatwatch.training import TrainConfig, TrainResult
 from beatwatch.training import train as train_autoencoder
 from models import AutoencoderConfig, build_model
 
@@ -316,7 +317,7 @@ def score_beat_table(
     record: str, table: pa.Table, scoring: ScoringModel, *, top_n: int = 5, workers: int = 1
 ) -> RecordScores:
     """Score every beat of one record's beat table (all beats of the record, in order);
-    ``workers`` as for :func:`~beatwatch.training.reconstruction_errors`."""
+    ``workers`` as for :func:`~beatwatch.inference.reconstruction_errors`."""
     n = table.num_rows
     if n:
         errors = reconstruction_errors(scoring.model, beat_windows(table), workers=workers)

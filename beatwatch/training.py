@@ -1,4 +1,4 @@
-"""Training an autoencoder on normal beats, and scoring beats by reconstruction error.
+"""Training an autoencoder on normal beats (scoring with it: :mod:`beatwatch.inference`).
 
 Beats go in as raw windows (mV, or whatever unit the data set has) and are normalised here,
 by :func:`normalise_beats`, both when training and when scoring, so the two can never use
@@ -11,14 +11,11 @@ different transforms. Training is reproducible on CPU: :func:`train` seeds every
 from __future__ import annotations
 
 import copy
-import logging
 import math
 import numbers
 import random
 import time
-import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,10 +26,7 @@ from torch import nn
 from beatwatch.faults import crash_point
 from models.vae import kl_divergence
 
-log = logging.getLogger(__name__)
-
 LrSchedule = Literal["constant", "cosine"]
-_PAD_ROWS = 64  # part batches are padded to a multiple of this many beats (see below)
 _SCALE_FLOOR = 1e-3  # smallest per-beat std, input units (a flat beat stays flat, not inf)
 
 
@@ -364,132 +358,3 @@ def train(
         val_index=order[:n_val].numpy().astype(np.int64),
         config=cfg,
     )
-
-
-def reconstruct(model: nn.Module, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The beats normalised as the model sees them, and its reconstructions.
-
-    Parameters
-    ----------
-    beats
-        (n_beats, L) raw beat windows (mV).
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        Both float32 (n_beats, L), normalised units (:func:`normalise_beats`).
-    """
-    normalised = normalise_beats(beats)
-    with torch.inference_mode():
-        x = torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32))[:, None, :]
-        out = model.reconstruct(x)[:, 0, :].numpy()
-    return normalised, out
-
-
-class InferenceModel(nn.Module):
-    """A trained autoencoder's ``reconstruct``, frozen for fast CPU inference.
-
-    The model is traced to TorchScript, frozen (weights become constants) and passed through
-    ``torch.jit.optimize_for_inference``, which hands every convolution, the transposed ones
-    too, to oneDNN. On this project's 2-core CPU that reconstructs 2.4x more beats per second
-    than the eager module (``benchmarks/night.py``); results agree with it to float32
-    rounding (relative error ~3e-7). Inference only: no gradients, no training, nothing to
-    save.
-
-    TorchScript is deprecated in favour of ``torch.compile``, which needs a C++ tool chain at
-    run time and tens of seconds to compile every night; torch is pinned (2.13), and if a
-    later torch cannot trace, the eager module is used, only slower.
-    """
-
-    def __init__(self, model: nn.Module, window_samples: int) -> None:
-        super().__init__()
-        was_training = model.training
-        model.eval()
-        example = torch.zeros(8, 1, window_samples)
-        self.frozen: Callable[[torch.Tensor], torch.Tensor] = model.reconstruct
-        try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "`torch.jit", DeprecationWarning)
-                traced = torch.jit.trace(_Reconstruction(model).eval(), example)
-                self.frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
-        except Exception as exc:  # a failure to trace costs speed, never scores
-            log.warning("could not freeze the model for inference (%s): eager torch it is", exc)
-        model.train(was_training)
-        self.window_samples = window_samples
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (batch, 1, L) normalised beats -> (batch, 1, L) reconstructions
-        return self.frozen(x)
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """The reconstruction, (batch, 1, L); the same call as the eager models'."""
-        return self.frozen(x)
-
-
-class _Reconstruction(nn.Module):
-    """``model.reconstruct`` as a module's ``forward`` (what tracing records)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.reconstruct(x)
-
-
-def reconstruction_errors(
-    model: nn.Module, beats: np.ndarray, *, batch_size: int = 512, workers: int = 1
-) -> np.ndarray:
-    """Anomaly score of each beat: mean squared reconstruction error over its window.
-
-    Parameters
-    ----------
-    model
-        A trained autoencoder with ``reconstruct(x)`` (both model kinds have it; the VAE's
-        is the mean reconstruction, so scores are deterministic).
-    beats
-        (n_beats, L) raw beat windows, normalised here exactly as in :func:`train`.
-    batch_size
-        Beats per forward pass (memory and speed only; results agree to float32 rounding).
-    workers
-        Batches run on this many threads at once. Give torch one intra-op thread then
-        (``torch.set_num_threads(1)``): the model's layers are small, and on 2 cores two
-        single-threaded passes got through 1.5x more beats than one two-threaded pass.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64, shape (n_beats,), in normalised units squared (:func:`normalise_beats`):
-        the mean squared error in the input unit divided by the beat's std (a beat
-        reconstructed as a flat line scores its std).
-    """
-    beats = np.asarray(beats)
-    errors = np.empty(beats.shape[0], dtype=np.float64)
-    was_training = model.training
-    model.eval()
-
-    def one_batch(start: int) -> None:
-        # Normalised batch by batch (a row-wise function: the same result), which keeps the
-        # arrays in cache: normalising 100,000 beats at once took as long as the model. A
-        # part batch is padded with flat beats to a multiple of 64 rows: a frozen model
-        # (InferenceModel) re-optimises for each new input shape (~30 ms), which cost more
-        # than the scoring when every record ended in a batch of its own size.
-        rows = normalise_beats(beats[start : start + batch_size])
-        n = rows.shape[0]
-        padded = min(batch_size, -(-n // _PAD_ROWS) * _PAD_ROWS)
-        if n < padded:
-            rows = np.concatenate([rows, np.zeros((padded - n, rows.shape[1]), rows.dtype)])
-        with torch.inference_mode():  # per thread; float32: 2.7x faster than float64 on CPU
-            batch = torch.from_numpy(rows).unsqueeze(1)  # (batch, 1, L)
-            squared = (model.reconstruct(batch) - batch) ** 2
-            errors[start : start + n] = squared.mean(dim=(1, 2)).numpy()[:n]
-
-    starts = range(0, beats.shape[0], batch_size)
-    if workers > 1 and len(starts) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(one_batch, starts))  # list(): re-raises a batch's error here
-    else:
-        for start in starts:
-            one_batch(start)
-    model.train(was_training)
-    return errors

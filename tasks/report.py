@@ -11,6 +11,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from beatwatch.inference import reconstruct
 from beatwatch.night_report import (
     NightReport,
     RecordNight,
@@ -22,7 +23,6 @@ from beatwatch.preprocess import read_lead_mv
 from beatwatch.scoring import RecordScores, ScoringModel, beat_windows
 from beatwatch.settings import Settings
 from beatwatch.summary import IngestSummary
-from beatwatch.training import reconstruct
 from warehouse import connect
 
 

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pytest
 import torch
 
+from beatwatch.inference import reconstruction_errors
 from beatwatch.preprocess import PreprocessConfig, beat_schema, preprocess_recording
 from beatwatch.registry import ModelFileError, ModelVersion, save_model
 from beatwatch.rhythm import RhythmContext, ScoreCalibration, rhythm_context
@@ -31,7 +32,7 @@ from beatwatch.scoring import (
     table_context,
 )
 from beatwatch.synthetic import SyntheticConfig, generate_ecg
-from beatwatch.training import TrainConfig, reconstruction_errors
+from beatwatch.training import TrainConfig
 from models import AutoencoderConfig
 
 MODEL_CFG = AutoencoderConfig(

@@ -5,14 +5,13 @@ import pytest
 import torch
 
 from beatwatch.beats import BeatWindow, cut_beat_windows
+from beatwatch.inference import InferenceModel, reconstruction_errors
 from beatwatch.metrics import roc_auc
 from beatwatch.registry import save_model
 from beatwatch.synthetic import SyntheticConfig, generate_ecg
 from beatwatch.training import (
-    InferenceModel,
     TrainConfig,
     normalise_beats,
-    reconstruction_errors,
     seed_everything,
     train,
 )
