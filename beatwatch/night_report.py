@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from beatwatch import night_figures
 from beatwatch.atomic import write_atomic
 from beatwatch.evaluation_report import figure_png
+from beatwatch.night_figures import DASH, percent
 
 MAX_RECORD_PLOTS = 12
 """At most this many records get an axis in "Flagged beats over time"."""
-
-_DASH = "–"
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: fields hold arrays, compared by identity
@@ -230,7 +229,7 @@ def _header(report: NightReport) -> str:
         "Run id": report.run_id,
         "Run started": _timestamp(report.started_at),
         "Model version": model,
-        "Threshold rule": report.threshold_rule or _DASH,
+        "Threshold rule": report.threshold_rule or DASH,
         "Report generated": _timestamp(datetime.datetime.now(datetime.UTC)),
     }
     line = "" if report.records else '<p class="none">Nothing was scored this night.</p>'
@@ -244,7 +243,7 @@ def _summary(report: NightReport) -> str:
         ["Records scored", str(len(report.records))],
         ["Beats scored", str(scored)],
         ["Beats flagged", str(flagged)],
-        ["Share flagged (%)", _percent(flagged / scored if scored else 0.0)],
+        ["Share flagged (%)", percent(flagged / scored if scored else 0.0)],
     ]
     rows += [[key.replace("_", " ").capitalize(), str(n)] for key, n in report.counts.items()]
     rows += [[f"Time: {stage} (s)", f"{s:.1f}"] for stage, s in report.stage_s.items()]
@@ -262,8 +261,8 @@ def _records_table(ranked: Sequence[RecordNight]) -> str:
             r.record,
             str(r.beats_scored),
             str(r.beats_flagged),
-            _percent(r.share_flagged),
-            _DASH
+            percent(r.share_flagged),
+            DASH
             if r.mean_hr_bpm is None or not math.isfinite(r.mean_hr_bpm)
             else f"{r.mean_hr_bpm:.0f}",
         ]
@@ -290,7 +289,7 @@ def _over_time_section(ranked: Sequence[RecordNight]) -> str:
             f" {len(left_out)} more records with flagged beats were left out: "
             f"{', '.join(r.record for r in left_out)}."
         )
-    return _figure(_over_time_figure(shown), caption + unplotted, "over-time")
+    return _figure(night_figures.over_time_figure(shown), caption + unplotted, "over-time")
 
 
 def _top_beats_section(beats: Sequence[TopBeat]) -> str:
@@ -302,7 +301,7 @@ def _top_beats_section(beats: Sequence[TopBeat]) -> str:
         "units, against time from the R peak in ms. Titles: record, time into the recording "
         "(mm:ss), score, score relative to the record's median, reference annotation."
     )
-    return _figure(_top_beats_figure(drawable), caption, "top-beats")
+    return _figure(night_figures.top_beats_figure(drawable), caption, "top-beats")
 
 
 def _strips_section(beats: Sequence[TopBeat]) -> str:
@@ -316,7 +315,7 @@ def _strips_section(beats: Sequence[TopBeat]) -> str:
     missing = len(beats) - len(drawable)
     if missing:
         caption += f" {missing} beats had no signal available and are not drawn."
-    return _figure(_strips_figure(drawable), caption, "strips")
+    return _figure(night_figures.strips_figure(drawable), caption, "strips")
 
 
 def _rejected_table(rejected: Sequence[RejectedDelivery]) -> str:
@@ -358,168 +357,6 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _percent(share: float) -> str:
-    return f"{100 * share:.2f}"
-
-
 def _timestamp(moment: datetime.datetime) -> str:
     zone = f" {moment.tzname()}" if moment.tzinfo is not None else ""
     return f"{moment:%Y-%m-%d %H:%M:%S}{zone}"
-
-
-def _clock(seconds: float) -> str:
-    """Seconds as ``mm:ss`` (``h:mm:ss`` from one hour on)."""
-    total = max(round(seconds), 0)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
-def _mpl(text: str) -> str:
-    """Text safe for a matplotlib label: a ``$`` stays a dollar, not a mathtext switch."""
-    return text.replace("$", r"\$")
-
-
-# --- figures -----------------------------------------------------------------------------
-
-
-_MARGINS_IN = {"left": 0.7, "right": 0.2, "bottom": 0.55}  # around the panels, inches
-_LEGEND_IN = 0.3  # the legend's row above the panels' titles, inches
-
-
-def _grid(
-    n: int,
-    ncols: int,
-    panel_in: tuple[float, float],
-    hspace: float,
-    title_in: float,
-    *,
-    legend: bool = True,
-) -> tuple[Figure, list[Axes]]:
-    """A figure of ``n`` panels of ``panel_in`` (width, height) inches, in rows of ``ncols``.
-
-    Fixed spacing in inches (``hspace`` in panel heights; ``title_in`` above the top row for
-    its titles, and a row for the legend if ``legend``) rather than a layout engine or a
-    cropped save, each of which costs another drawing of every panel.
-    """
-    ncols = min(ncols, n)
-    nrows = math.ceil(n / ncols)
-    top_in = title_in + (_LEGEND_IN if legend else 0.0)
-    width_in = panel_in[0] * ncols + _MARGINS_IN["left"] + _MARGINS_IN["right"]
-    height_in = panel_in[1] * nrows + top_in + _MARGINS_IN["bottom"]
-    fig = Figure(figsize=(width_in, height_in))
-    grid = {
-        "hspace": hspace,
-        "wspace": 0.35,
-        "left": _MARGINS_IN["left"] / width_in,
-        "right": 1 - _MARGINS_IN["right"] / width_in,
-        "bottom": _MARGINS_IN["bottom"] / height_in,
-        "top": 1 - top_in / height_in,
-    }
-    axes = list(fig.subplots(nrows, ncols, squeeze=False, gridspec_kw=grid).ravel())
-    for ax in axes[n:]:
-        fig.delaxes(ax)
-    return fig, axes[:n]
-
-
-def _legend_above(fig: Figure, ax: Axes) -> None:
-    """One legend for the figure, in its top row (above the panels' titles), with ``ax``'s
-    entries."""
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncols=3,
-        fontsize=8,
-        frameon=False,
-    )
-
-
-def _over_time_figure(records: Sequence[RecordNight]) -> Figure:
-    """Score against time into the recording (min), one panel per record."""
-    fig, axes = _grid(len(records), 3, (4.2, 2.5), hspace=0.75, title_in=0.3)
-    for ax, r in zip(axes, records, strict=True):
-        keep = np.isfinite(r.score) & np.isfinite(r.time_s)
-        minutes = r.time_s[keep] / 60.0
-        score = r.score[keep]
-        flagged = r.flagged[keep]
-        ax.plot(
-            minutes[~flagged],
-            score[~flagged],
-            ls="none",
-            marker=".",
-            ms=2,
-            c="0.6",
-            alpha=0.6,
-            rasterized=True,
-            label="not flagged",
-        )
-        ax.plot(
-            minutes[flagged],
-            score[flagged],
-            ls="none",
-            marker="o",
-            ms=3,
-            c="tab:red",
-            rasterized=True,
-            label="flagged",
-        )
-        if math.isfinite(r.threshold):
-            ax.axhline(r.threshold, c="k", ls="--", lw=0.9, label="threshold")
-        ax.set_title(
-            _mpl(
-                f"{r.record}: {r.beats_flagged}/{r.beats_scored} flagged "
-                f"({_percent(r.share_flagged)} %)"
-            ),
-            fontsize=8,
-        )
-        ax.set_xlabel("time into recording (min)", fontsize=7)
-        ax.set_ylabel("score (SD of normal beats)", fontsize=7)
-        ax.tick_params(labelsize=7)
-    _legend_above(fig, axes[0])
-    return fig
-
-
-def _top_beats_figure(beats: Sequence[TopBeat]) -> Figure:
-    """Each beat window (solid) over its reconstruction (dashed), x in ms from the R peak."""
-    fig, axes = _grid(len(beats), 4, (2.9, 2.5), hspace=0.9, title_in=0.6)
-    for ax, b in zip(axes, beats, strict=True):
-        t_ms = (np.arange(b.window.size) - b.r_index) / b.window_fs_hz * 1000.0
-        ax.plot(t_ms, b.window, lw=1.1, c="tab:blue", label="beat")
-        ax.plot(t_ms, b.reconstruction, lw=1.1, ls="--", c="tab:orange", label="reconstruction")
-        ax.axvline(0.0, c="0.7", lw=0.6)
-        ax.set_title(
-            _mpl(
-                f"{b.record} at {_clock(b.time_s)}\nscore {b.score:.3g}, "
-                f"{b.relative_score:.1f}× median\nref: {b.ref_symbol or _DASH}"
-            ),
-            fontsize=8,
-        )
-        ax.set_xlabel("time from R peak (ms)", fontsize=7)
-        ax.set_ylabel("amplitude (norm. units)", fontsize=7)
-        ax.tick_params(labelsize=7)
-    _legend_above(fig, axes[0])
-    return fig
-
-
-def _strips_figure(beats: Sequence[TopBeat]) -> Figure:
-    """One row per beat: the lead signal (mV) against time into the recording (s)."""
-    fig, axes = _grid(len(beats), 1, (10.0, 1.7), hspace=0.9, title_in=0.3, legend=False)
-    for ax, b in zip(axes, beats, strict=True):
-        t_s = b.strip_start_s + np.arange(b.strip_mv.size) / b.strip_fs_hz
-        ax.plot(t_s, b.strip_mv, lw=0.8, c="k")
-        ax.axvline(b.time_s, c="tab:red", lw=1.0, alpha=0.8)
-        ax.set_title(
-            _mpl(
-                f"{b.record}, beat {b.beat_index} at {_clock(b.time_s)}"
-                f" (ref: {b.ref_symbol or _DASH})"
-            ),
-            fontsize=8,
-            loc="left",
-        )
-        ax.set_xlabel("time into recording (s)", fontsize=7)
-        ax.set_ylabel("mV", fontsize=7)
-        ax.tick_params(labelsize=7)
-    return fig

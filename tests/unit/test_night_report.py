@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from beatwatch import night_report
+from beatwatch import night_figures
 from beatwatch.night_report import (
     NightReport,
     RecordNight,
@@ -305,14 +305,14 @@ def test_at_most_twelve_records_are_plotted(
     records = [_record(f"r{i:02d}", 100, 21 - i, seed=i) for i in range(1, 21)]
     records += [_record("quiet1", 100, 0, seed=30), _record("quiet2", 100, 0, seed=31)]
     drawn: list[tuple[list[str], int]] = []
-    real = night_report._over_time_figure
+    real = night_figures.over_time_figure
 
     def spy(chosen: list[RecordNight]) -> Figure:
         fig = real(chosen)
         drawn.append(([r.record for r in chosen], sum(ax.has_data() for ax in fig.axes)))
         return fig
 
-    monkeypatch.setattr(night_report, "_over_time_figure", spy)
+    monkeypatch.setattr(night_figures, "over_time_figure", spy)
     page = _parse(render_night_report(_night(records, []), tmp_path / "night.html"))
     expected = [f"r{i:02d}" for i in range(1, 13)]
     assert drawn == [(expected, 12)]
