@@ -41,6 +41,14 @@ def _mpl(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def _label(ax: Axes, title: str, xlabel: str, ylabel: str, *, title_loc: str = "center") -> None:
+    """A panel's title (8 pt) and axis labels and ticks (7 pt)."""
+    ax.set_title(_mpl(title), fontsize=8, loc=title_loc)
+    ax.set_xlabel(xlabel, fontsize=7)
+    ax.set_ylabel(ylabel, fontsize=7)
+    ax.tick_params(labelsize=7)
+
+
 _MARGINS_IN = {"left": 0.7, "right": 0.2, "bottom": 0.55}  # around the panels, inches
 _LEGEND_IN = 0.3  # the legend's row above the panels' titles, inches
 
@@ -126,16 +134,13 @@ def over_time_figure(records: Sequence[RecordNight]) -> Figure:
         )
         if math.isfinite(r.threshold):
             ax.axhline(r.threshold, c="k", ls="--", lw=0.9, label="threshold")
-        ax.set_title(
-            _mpl(
-                f"{r.record}: {r.beats_flagged}/{r.beats_scored} flagged "
-                f"({percent(r.share_flagged)} %)"
-            ),
-            fontsize=8,
+        _label(
+            ax,
+            f"{r.record}: {r.beats_flagged}/{r.beats_scored} flagged "
+            f"({percent(r.share_flagged)} %)",
+            "time into recording (min)",
+            "score (SD of normal beats)",
         )
-        ax.set_xlabel("time into recording (min)", fontsize=7)
-        ax.set_ylabel("score (SD of normal beats)", fontsize=7)
-        ax.tick_params(labelsize=7)
     _legend_above(fig, axes[0])
     return fig
 
@@ -148,16 +153,13 @@ def top_beats_figure(beats: Sequence[TopBeat]) -> Figure:
         ax.plot(t_ms, b.window, lw=1.1, c="tab:blue", label="beat")
         ax.plot(t_ms, b.reconstruction, lw=1.1, ls="--", c="tab:orange", label="reconstruction")
         ax.axvline(0.0, c="0.7", lw=0.6)
-        ax.set_title(
-            _mpl(
-                f"{b.record} at {clock(b.time_s)}\nscore {b.score:.3g}, "
-                f"{b.relative_score:.1f}× median\nref: {b.ref_symbol or DASH}"
-            ),
-            fontsize=8,
+        _label(
+            ax,
+            f"{b.record} at {clock(b.time_s)}\nscore {b.score:.3g}, "
+            f"{b.relative_score:.1f}× median\nref: {b.ref_symbol or DASH}",
+            "time from R peak (ms)",
+            "amplitude (norm. units)",
         )
-        ax.set_xlabel("time from R peak (ms)", fontsize=7)
-        ax.set_ylabel("amplitude (norm. units)", fontsize=7)
-        ax.tick_params(labelsize=7)
     _legend_above(fig, axes[0])
     return fig
 
@@ -169,15 +171,11 @@ def strips_figure(beats: Sequence[TopBeat]) -> Figure:
         t_s = b.strip_start_s + np.arange(b.strip_mv.size) / b.strip_fs_hz
         ax.plot(t_s, b.strip_mv, lw=0.8, c="k")
         ax.axvline(b.time_s, c="tab:red", lw=1.0, alpha=0.8)
-        ax.set_title(
-            _mpl(
-                f"{b.record}, beat {b.beat_index} at {clock(b.time_s)}"
-                f" (ref: {b.ref_symbol or DASH})"
-            ),
-            fontsize=8,
-            loc="left",
+        _label(
+            ax,
+            f"{b.record}, beat {b.beat_index} at {clock(b.time_s)} (ref: {b.ref_symbol or DASH})",
+            "time into recording (s)",
+            "mV",
+            title_loc="left",
         )
-        ax.set_xlabel("time into recording (s)", fontsize=7)
-        ax.set_ylabel("mV", fontsize=7)
-        ax.tick_params(labelsize=7)
     return fig
