@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -48,10 +49,10 @@ class InferenceModel(nn.Module):
 
     The model is traced to TorchScript, frozen (weights become constants) and passed through
     ``torch.jit.optimize_for_inference``, which hands every convolution, the transposed ones
-    too, to oneDNN. On this project's 2-core CPU that reconstructs 2.4x more beats per second
-    than the eager module (``benchmarks/night.py``); results agree with it to float32
-    rounding (relative error ~3e-7). Inference only: no gradients, no training, nothing to
-    save.
+    too, to oneDNN. On this project's CPU that reconstructs 1.4x more beats per second than
+    the eager module on one thread (16.1 k vs 11.5 k; 1.14x on two); results agree with it
+    to float32 rounding (relative error ~3e-7). Inference only: no gradients, no training,
+    nothing to save.
 
     TorchScript is deprecated in favour of ``torch.compile``, which needs a C++ tool chain at
     run time and tens of seconds to compile every night; torch is pinned (2.13), and if a
@@ -72,7 +73,6 @@ class InferenceModel(nn.Module):
         except Exception as exc:  # a failure to trace costs speed, never scores
             log.warning("could not freeze the model for inference (%s): eager torch it is", exc)
         model.train(was_training)
-        self.window_samples = window_samples
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (batch, 1, L) normalised beats -> (batch, 1, L) reconstructions
@@ -105,12 +105,13 @@ def reconstruction_errors(
         A trained autoencoder with ``reconstruct(x)`` (both model kinds have it; the VAE's
         is the mean reconstruction, so scores are deterministic).
     beats
-        (n_beats, L) raw beat windows, normalised here exactly as in :func:`train`.
+        (n_beats, L) raw beat windows, normalised here exactly as in
+        :func:`beatwatch.training.train`.
     batch_size
         Beats per forward pass (memory and speed only; results agree to float32 rounding).
     workers
         Batches run on this many threads at once. Give torch one intra-op thread then
-        (``torch.set_num_threads(1)``): the model's layers are small, and on 2 cores two
+        (:func:`torch_threads`): the model's layers are small, and on 2 cores two
         single-threaded passes got through 1.5x more beats than one two-threaded pass.
 
     Returns
@@ -150,3 +151,14 @@ def reconstruction_errors(
             one_batch(start)
     model.train(was_training)
     return errors
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with torch's intra-op pool at ``n`` threads, then restore it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import torch
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from beatwatch.batch import BatchResult, map_isolated
+from beatwatch.inference import torch_threads
 from beatwatch.registry import ModelVersion, champion
 from beatwatch.retrain import TrainingRequest, train_and_register
 from beatwatch.scoring import RecordScores, ScoringModel, load_scoring_model, score_beat_table
@@ -107,14 +105,3 @@ def score_records(
             progress=progress,
             describe=lambda s: f"{s.beats_flagged} of {s.beats_scored} beats flagged",
         )
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with torch's intra-op pool at ``n`` threads, then restore it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pytest
 import torch
 
-from beatwatch.inference import reconstruction_errors
+from beatwatch.inference import reconstruction_errors, torch_threads
 from beatwatch.preprocess import PreprocessConfig, beat_schema, preprocess_recording
 from beatwatch.registry import ModelFileError, ModelVersion, save_model
 from beatwatch.rhythm import RhythmContext, ScoreCalibration, rhythm_context
@@ -48,10 +48,8 @@ def _one_thread():
     Module-scoped, so the module's fitted model is trained with the same thread count as
     the tests' own fits (float sums differ in the last bits between thread counts).
     """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def _beat_table(record: str, *, seed: int, duration_s: float = 120.0, **cfg) -> pa.Table:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from beatwatch.beats import BeatWindow, cut_beat_windows
-from beatwatch.inference import InferenceModel, reconstruction_errors
+from beatwatch.inference import InferenceModel, reconstruction_errors, torch_threads
 from beatwatch.metrics import roc_auc
 from beatwatch.registry import save_model
 from beatwatch.synthetic import SyntheticConfig, generate_ecg
@@ -24,10 +24,8 @@ TINY = AutoencoderConfig(window_samples=WINDOW.n_samples, channels=(8, 16), late
 @pytest.fixture(autouse=True)
 def _one_thread():
     """One intra-op thread: tiny models gain nothing from more on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
