@@ -32,9 +32,6 @@ from beatwatch.validation import suite_runner
 from tasks.retries import DB_RETRIES
 from warehouse import apply_schema, connect, publish_snapshot, writes
 
-# Warehouse writes retry briefly: the only contention is a lock held by a concurrent publish
-# or by someone who opened the pipeline's private file by mistake.
-
 
 @task(name="scan-inbox", cache_policy=NO_CACHE)
 def scan(settings: Settings) -> InboxScan:

@@ -3,7 +3,6 @@ and two nights over the 48 MIT-BIH records shared by the modules that query them
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,11 +22,8 @@ latent_dim = 8
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
+def _tier_harness(prefect_harness: None) -> None:
+    """Every test of this tier runs against the session's Prefect test harness."""
 
 
 @dataclass

@@ -3,14 +3,9 @@ harness (temporary local API) for the whole session."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
+def _tier_harness(prefect_harness: None) -> None:
+    """Every test of this tier runs against the session's Prefect test harness."""
