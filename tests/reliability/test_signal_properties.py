@@ -27,12 +27,12 @@ from beatwatch.resample import resample_lead, resample_ratio, rescale_samples
 from beatwatch.rhythm import rhythm_context
 from beatwatch.rpeaks import RPeakConfig, detect_r_peaks
 from beatwatch.settings import ValidationLimits
-from beatwatch.synthetic import SyntheticConfig, generate_ecg
+from beatwatch.synthetic import SyntheticConfig, SyntheticRecording, generate_ecg
 from beatwatch.training import normalise_beats
 
 
-@pytest.fixture
-def prefect_harness() -> None:
+@pytest.fixture(autouse=True)
+def _tier_harness() -> None:
     """Opt out of the tier's session-wide Prefect harness (autouse in this folder's conftest):
     these tests call plain signal functions, and the harness takes ~20 s to start."""
 
@@ -294,6 +294,28 @@ def test_flat_or_numerically_flat_lead_has_no_beats(
     assert detect_r_peaks(x, fs).size == 0
 
 
+def _mlii(
+    fs: float,
+    duration_s: float,
+    heart_rate_bpm: float,
+    noise_mv: float,
+    wander_mv: float,
+    seed: int,
+) -> SyntheticRecording:
+    """A seeded synthetic single-lead (MLII) ECG; noise and baseline wander in mV."""
+    return generate_ecg(
+        SyntheticConfig(
+            fs_hz=fs,
+            duration_s=duration_s,
+            heart_rate_bpm=heart_rate_bpm,
+            noise_mv=noise_mv,
+            baseline_wander_mv=wander_mv,
+            leads=("MLII",),
+            seed=seed,
+        )
+    )
+
+
 def test_beats_are_at_least_one_refractory_period_apart() -> None:
     fs = 360.0
     x = np.random.default_rng(0).standard_normal(720)  # 2 s of white noise, mV
@@ -318,17 +340,7 @@ def test_r_peaks_find_the_synthetic_beats(
     duration_s: float,
     seed: int,
 ) -> None:
-    rec = generate_ecg(
-        SyntheticConfig(
-            fs_hz=fs,
-            duration_s=duration_s,
-            heart_rate_bpm=heart_rate_bpm,
-            noise_mv=noise_mv,
-            baseline_wander_mv=wander_mv,
-            leads=("MLII",),
-            seed=seed,
-        )
-    )
+    rec = _mlii(fs, duration_s, heart_rate_bpm, noise_mv, wander_mv, seed)
     peaks = detect_r_peaks(rec.signals_mv[:, 0], fs)
     assert abs(peaks.size - rec.n_beats) <= max(2, math.ceil(0.05 * rec.n_beats))
     match = match_beats(rec.beat_samples, peaks, round(0.05 * fs))
@@ -484,17 +496,7 @@ def test_preprocess_recording_table_invariants(
     duration_s: float,
     seed: int,
 ) -> None:
-    rec = generate_ecg(
-        SyntheticConfig(
-            fs_hz=fs,
-            duration_s=duration_s,
-            heart_rate_bpm=heart_rate_bpm,
-            noise_mv=noise_mv,
-            baseline_wander_mv=0.1,
-            leads=("MLII",),
-            seed=seed,
-        )
-    )
+    rec = _mlii(fs, duration_s, heart_rate_bpm, noise_mv, 0.1, seed)
     lead_mv = gain * rec.signals_mv[:, 0]
     cfg = PreprocessConfig()
     reference = (rec.beat_samples, rec.beat_symbols)
