@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from beatwatch.beats import BeatWindow, cut_beat_windows
-from beatwatch.inference import InferenceModel, reconstruction_errors, torch_threads
+from beatwatch.inference import InferenceModel, reconstruct, reconstruction_errors, torch_threads
 from beatwatch.metrics import roc_auc
 from beatwatch.registry import save_model
 from beatwatch.synthetic import SyntheticConfig, generate_ecg
@@ -142,6 +142,34 @@ def test_the_frozen_model_reconstructs_as_the_trained_one(beats, kind: str) -> N
         reconstruction_errors(frozen, windows, batch_size=64, workers=2), one_thread
     )
     assert model.training  # the trained module is left in the mode it was in
+
+
+class _PathDependsOnInput(torch.nn.Module):
+    """A model a trace gets wrong: which branch runs depends on the input's values."""
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2 if bool(x.abs().sum() > 0) else x * 3
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+def test_a_model_the_trace_gets_wrong_is_scored_eagerly(caplog) -> None:
+    model = _PathDependsOnInput()
+    with caplog.at_level("WARNING", logger="beatwatch.inference"):
+        frozen = InferenceModel(model, 40)
+    assert frozen.frozen == model.reconstruct  # the eager module, not the traced graph
+    assert "reconstructs differently" in caplog.text
+    x = torch.ones(3, 1, 40)
+    torch.testing.assert_close(frozen.reconstruct(x), x * 2)
+
+
+def test_a_few_beats_are_reconstructed_as_in_a_full_batch(beats) -> None:
+    windows, _ = beats
+    model = build_model(TINY, seed=1)
+    frozen = InferenceModel(model, TINY.window_samples)
+    normalised, alone = reconstruct(frozen, windows[:3])
+    assert alone.shape == normalised.shape == (3, TINY.window_samples)
+    _, together = reconstruct(frozen, windows[:200])
+    np.testing.assert_allclose(alone, together[:3], rtol=1e-5, atol=1e-6)
 
 
 def test_the_frozen_copy_cannot_be_saved_in_place_of_the_model(tmp_path) -> None:
