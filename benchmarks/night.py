@@ -137,9 +137,11 @@ def seed_champion(data: Path, model_file: Path) -> None:
 
 def one_night(data: Path, inbox: Path, model_file: Path, out: Path) -> None:
     """Child mode: run one night and write its figures as JSON."""
-    seed_champion(data, model_file)
-    from flows.nightly import nightly_flow
+    start = time.perf_counter()
+    from flows.nightly import nightly_flow  # and every module it needs: Prefect, torch, GX
 
+    imports_s = time.perf_counter() - start
+    seed_champion(data, model_file)
     stage_cpu = count_stage_cpu()
     start = time.perf_counter()
     summary = nightly_flow(data_dir=data, inbox=inbox)
@@ -148,6 +150,7 @@ def one_night(data: Path, inbox: Path, model_file: Path, out: Path) -> None:
         "stages": {s: summary.stage_s.get(s, 0.0) for s in STAGES},
         "stage_cpu": {s: stage_cpu.get(s, 0.0) for s in STAGES},
         "wall_s": wall,
+        "imports_s": imports_s,
         "records": len(summary.new),
         "beats": summary.scoring.beats_scored,
         "quarantined": len(summary.quarantined),
@@ -298,6 +301,8 @@ def main() -> None:
     print(f"| **flow body** (all runs: {all_flows}) | **{flow_s:.1f}** | {cpu_s:.1f} |"
           f" {cpu_s / flow_s:.1f} |")  # fmt: skip
     print(f"| Prefect start-up and shut-down | {night['wall_s'] - flow_s:.1f} |")
+    print(f"| before the run: importing the flow's modules (Prefect, torch, GX, ...) |"
+          f" {night['imports_s']:.1f} |")  # fmt: skip
     print(f"| wfdb read floor (rdrecord + rdann, same records; median) | {floor:.1f} |")
     print(f"| **ratio flow / floor** | **{flow_s / floor:.1f}x** |")
     print(f"\n{night['beats']} beats scored: **{night['beats'] / flow_s:,.0f} beats/s** end to end;"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -27,9 +29,15 @@ def pending_recordings(settings: Settings) -> list[PendingRecording]:
 def preprocess_records(
     pending: list[PendingRecording], settings: Settings, run_id: str
 ) -> BatchResult[PendingRecording, BeatFile]:
-    """Denoise, resample, detect R peaks and cut beat windows; register each beat set."""
+    """Denoise, resample, detect R peaks and cut beat windows; register each beat set.
+
+    Each record's beat set is registered (one transaction) as soon as its file is written,
+    while the other thread preprocesses the next record; writes share one connection, one
+    at a time.
+    """
     log = get_run_logger()
     cfg = settings.preprocess.config()
+    write_lock = threading.Lock()
 
     def progress(done: int, total: int, record: str, outcome: str) -> None:
         log.info("preprocess %d/%d %s: %s", done, total, record, outcome)
@@ -38,15 +46,19 @@ def preprocess_records(
         vs_reference = "" if f.n_reference is None else f", {f.missed} missed, {f.extra} extra"
         return f"{f.n_beats} beats{vs_reference}"
 
-    result = map_isolated(
-        lambda p: preprocess_to_lake(p, settings.lake_dir, cfg),
-        pending,
-        name=lambda p: p.record,
-        workers=settings.preprocess.workers,
-        progress=progress,
-        describe=describe,
-    )
     with connect(settings.work_db_path) as con:
-        for _, beat_file in result.done:
-            writes.insert_beat_set(con, beat_file, cfg=cfg, run_id=run_id)
-    return result
+
+        def preprocess_one(pending: PendingRecording) -> BeatFile:
+            beat_file = preprocess_to_lake(pending, settings.lake_dir, cfg)
+            with write_lock:
+                writes.insert_beat_set(con, beat_file, cfg=cfg, run_id=run_id)
+            return beat_file
+
+        return map_isolated(
+            preprocess_one,
+            pending,
+            name=lambda p: p.record,
+            workers=settings.preprocess.workers,
+            progress=progress,
+            describe=describe,
+        )
