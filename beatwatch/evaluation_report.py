@@ -28,7 +28,15 @@ def figure_png(fig: Figure, *, crop: bool = True) -> str:
     of the time of a many-panel figure); figures laid out to their edges pass False.
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight" if crop else None)
+    # zlib level 1, not PIL's 6: the night's 48-panel figure encoded in a fifth of the time,
+    # for a file 9 % bigger
+    fig.savefig(
+        buffer,
+        format="png",
+        dpi=110,
+        bbox_inches="tight" if crop else None,
+        pil_kwargs={"compress_level": 1},
+    )
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 

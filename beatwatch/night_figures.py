@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
     from beatwatch.night_report import RecordNight, TopBeat
@@ -42,11 +43,14 @@ def _mpl(text: str) -> str:
 
 
 def _label(ax: Axes, title: str, xlabel: str, ylabel: str, *, title_loc: str = "center") -> None:
-    """A panel's title (8 pt) and axis labels and ticks (7 pt)."""
+    """A panel's title (8 pt) and axis labels and ticks (7 pt; at most 5 per axis: small
+    panels read as well, and each tick is several artists to draw)."""
     ax.set_title(_mpl(title), fontsize=8, loc=title_loc)
     ax.set_xlabel(xlabel, fontsize=7)
     ax.set_ylabel(ylabel, fontsize=7)
     ax.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.yaxis.set_major_locator(MaxNLocator(4))
 
 
 _MARGINS_IN = {"left": 0.7, "right": 0.2, "bottom": 0.55}  # around the panels, inches
