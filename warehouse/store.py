@@ -34,9 +34,27 @@ def query_sql(name: str) -> str:
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Run every DDL file in ``sql/`` in name order. Idempotent: safe to run every time."""
+    """Run every DDL file in ``sql/`` in name order, then migrate what DDL cannot.
+    Idempotent: safe to run every time."""
     for ddl in sorted(SQL_DIR.glob("*.sql")):
         con.execute(ddl.read_text(encoding="utf-8"))
+    _drop_beat_scores_key(con)
+
+
+def _drop_beat_scores_key(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild a ``beat_scores`` made with the primary key it once had, without it (DuckDB
+    cannot drop a key): rows, column types and NOT NULLs are kept. Runs once per warehouse."""
+    keyed = con.execute(
+        "select count(*) from duckdb_constraints()"
+        " where table_name = 'beat_scores' and constraint_type = 'PRIMARY KEY'"
+    ).fetchone()
+    if not keyed or not keyed[0]:
+        return
+    with transaction(con, "beat_scores_key"):
+        con.execute("alter table beat_scores rename to beat_scores_keyed")
+        con.execute((SQL_DIR / "100_beat_scores.sql").read_text(encoding="utf-8"))
+        con.execute("insert into beat_scores select * from beat_scores_keyed")
+        con.execute("drop table beat_scores_keyed")
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from beatwatch.ingest import (
 from beatwatch.quarantine import Rejection, quarantine
 from beatwatch.validation import ExpectationOutcome
 from warehouse import apply_schema, connect, publish_snapshot, writes
+from warehouse.store import SQL_DIR
 
 
 def _known(delivery) -> KnownDelivery:
@@ -131,6 +132,26 @@ def test_schema_is_idempotent(tmp_path: Path) -> None:
             r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
         }
     assert {"recordings", "annotations", "validations", "quarantine", "ingest_runs"} <= tables
+
+
+def test_a_warehouse_whose_beat_scores_had_a_key_keeps_its_rows_without_it(tmp_path) -> None:
+    ddl = (SQL_DIR / "100_beat_scores.sql").read_text(encoding="utf-8").rstrip()
+    keyed_ddl = ddl.removesuffix(");") + ", primary key (record, beat_index, model_version));"
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute(keyed_ddl)  # the table as warehouses made before the key was dropped
+        con.execute(
+            "insert into beat_scores select 'r1', i, 'v1', 360 * i, i, i / 10, 0, 0, 0.01, 1,"
+            " 0.5, 'percentile 98', i > 5, 'run', date '2026-11-01', now() from range(8) t(i)"
+        )
+        apply_schema(con)
+        apply_schema(con)  # a second time: nothing left to migrate
+        constraints = con.execute(
+            "select constraint_type, count(*) from duckdb_constraints()"
+            " where table_name = 'beat_scores' group by all"
+        ).fetchall()
+        assert dict(constraints) == {"NOT NULL": 16}  # the key gone, every NOT NULL kept
+        rows = con.execute("select count(*), sum(flagged::int) from beat_scores").fetchone()
+        assert rows == (8, 2)
 
 
 def test_read_only_connect_names_missing_file(tmp_path: Path) -> None:
