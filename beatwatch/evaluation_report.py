@@ -28,8 +28,8 @@ def figure_png(fig: Figure, *, crop: bool = True) -> str:
     of the time of a many-panel figure); figures laid out to their edges pass False.
     """
     buffer = io.BytesIO()
-    # zlib level 1, not PIL's 6: the night's 48-panel figure encoded in a fifth of the time,
-    # for a file 9 % bigger
+    # zlib level 1, not PIL's 6: the night's 48-panel figure encodes in half the time
+    # (0.26 -> 0.13 s of CPU), for a file 9-14 % bigger
     fig.savefig(
         buffer,
         format="png",

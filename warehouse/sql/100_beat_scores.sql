@@ -1,9 +1,9 @@
 -- One row per beat and scoring model: the beat's anomaly score and whether it was flagged.
 -- Scores are stored raw, so a stricter threshold can be applied later in SQL (see
--- docs/warehouse.md). A beat scored again by the same model (a re-run night) is replaced.
--- One row per (record, beat_index, model_version): the writer replaces a record's rows in one
--- transaction (warehouse/writes.py). No primary key: its index, over every beat ever scored,
--- made the table 2.7x bigger and each night's inserts a third slower.
+-- docs/warehouse.md). A beat scored again by the same model (a re-run night) is replaced:
+-- the writer replaces a record's rows in one transaction (warehouse/writes.py), which keeps
+-- (record, beat_index, model_version) unique. No primary key: its index, over every beat
+-- ever scored, made the table 2.7x bigger and each night's inserts a third slower.
 create table if not exists beat_scores (
     record          varchar not null,     -- recordings.record
     beat_index      integer not null,     -- beats.beat_index: 0-based, in time order
