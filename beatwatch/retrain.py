@@ -90,9 +90,10 @@ def gather_training_set(
     current = champion(con)
     champion_scores: dict[str, np.ndarray] = {}
     if current is not None:
-        rows = con.execute(
-            "select record, list(score order by beat_index) from beat_scores"
-            " where model_version = ? group by record",
+        rows = con.execute(  # its scores of the current beat sets, not of earlier ones
+            "select s.record, list(s.score order by s.beat_index) from beat_scores s"
+            " join beat_sets b on b.record = s.record and b.preprocess_key = s.preprocess_key"
+            " where s.model_version = ? group by s.record",
             [current.version],
         ).fetchall()
         champion_scores = {record: np.asarray(scores) for record, scores in rows}

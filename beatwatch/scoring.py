@@ -261,8 +261,25 @@ def load_scoring_model(mv: ModelVersion) -> ScoringModel:
 # --------------------------------------------------------------------------- scoring
 
 
+_BEAT_CONTEXT = ("rr_prev_s", "rr_next_s", "lead", "ref_symbol", "aami_class")
+"""Columns of the beat table that ride along with its scores (see ``beat_scores``)."""
+
+
+def _beat_context(table: pa.Table) -> list[pa.ChunkedArray | pa.Array]:
+    """The beat table's context columns; nulls for those it lacks (a bare set of windows)."""
+    types = score_schema()
+    return [
+        table.column(name)
+        if name in table.column_names
+        else pa.nulls(table.num_rows, types.field(name).type)
+        for name in _BEAT_CONTEXT
+    ]
+
+
 def score_schema() -> pa.Schema:
-    """Arrow schema of one record's scores (the per-beat columns of ``beat_scores``)."""
+    """Arrow schema of one record's scores (the per-beat columns of ``beat_scores``): the
+    beat, its scores, and its context from the beat table (RR intervals in s, the lead, the
+    matched reference symbol and its AAMI class), kept with the scores."""
     return pa.schema(
         [
             pa.field("record", pa.string(), nullable=False),
@@ -275,6 +292,11 @@ def score_schema() -> pa.Schema:
             pa.field("recon_error", pa.float64(), nullable=False),
             pa.field("relative_score", pa.float64(), nullable=False),
             pa.field("flagged", pa.bool_(), nullable=False),
+            pa.field("rr_prev_s", pa.float32()),
+            pa.field("rr_next_s", pa.float32()),
+            pa.field("lead", pa.string()),
+            pa.field("ref_symbol", pa.string()),
+            pa.field("aami_class", pa.string()),
         ]
     )
 
@@ -340,6 +362,7 @@ def score_beat_table(
             pa.array(errors),
             pa.array(relative),
             pa.array(flagged),
+            *_beat_context(table),
         ],
         schema=score_schema(),
     )

@@ -34,11 +34,44 @@ def query_sql(name: str) -> str:
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Run every DDL file in ``sql/`` in name order, then migrate what DDL cannot.
+    """Migrate what DDL cannot, then run every DDL file in ``sql/`` in name order.
     Idempotent: safe to run every time."""
+    _add_beat_scores_context(con)  # before the views that read the new columns
+    _drop_beat_scores_key(con)
     for ddl in sorted(SQL_DIR.glob("*.sql")):
         con.execute(ddl.read_text(encoding="utf-8"))
-    _drop_beat_scores_key(con)
+
+
+_BEAT_CONTEXT = ("rr_prev_s real", "rr_next_s real", "lead varchar", "ref_symbol varchar",
+                 "aami_class varchar")  # fmt: skip
+
+
+def _beat_scores_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select column_name from duckdb_columns() where table_name = 'beat_scores'"
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def _add_beat_scores_context(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a ``beat_scores`` made before its rows carried their beat set and context those
+    columns, filled from ``beat_sets`` and ``beats`` (which then still held the scored beats:
+    re-deriving a recording's beats deleted its scores). Runs once per warehouse."""
+    columns = _beat_scores_columns(con)
+    if not columns or "preprocess_key" in columns:
+        return
+    with transaction(con, "beat_scores_context"):
+        for column in ("preprocess_key varchar", *_BEAT_CONTEXT):
+            con.execute(f"alter table beat_scores add column {column}")
+        con.execute(
+            "update beat_scores s set preprocess_key = b.preprocess_key"
+            " from beat_sets b where b.record = s.record"
+        )
+        con.execute(
+            "update beat_scores s set rr_prev_s = b.rr_prev_s, rr_next_s = b.rr_next_s,"
+            " lead = b.lead, ref_symbol = b.ref_symbol, aami_class = b.aami_class"
+            " from beats b where b.record = s.record and b.beat_index = s.beat_index"
+        )
 
 
 def _drop_beat_scores_key(con: duckdb.DuckDBPyConnection) -> None:
@@ -53,7 +86,7 @@ def _drop_beat_scores_key(con: duckdb.DuckDBPyConnection) -> None:
     with transaction(con, "beat_scores_key"):
         con.execute("alter table beat_scores rename to beat_scores_keyed")
         con.execute((SQL_DIR / "100_beat_scores.sql").read_text(encoding="utf-8"))
-        con.execute("insert into beat_scores select * from beat_scores_keyed")
+        con.execute("insert into beat_scores by name select * from beat_scores_keyed")
         con.execute("drop table beat_scores_keyed")
 
 

@@ -154,7 +154,8 @@ def insert_beat_set(
     con: duckdb.DuckDBPyConnection, beat_file: BeatFile, *, cfg: PreprocessConfig, run_id: str
 ) -> None:
     """Register a recording's beat set and load its beats (without windows), replacing any
-    earlier set of the same recording, in one transaction."""
+    earlier set of the same recording, in one transaction. Scores of the earlier set stay
+    in ``beat_scores`` (each row carries its set and its beat's context)."""
     row = {
         "record": beat_file.record,
         "lead": beat_file.lead,
@@ -173,7 +174,6 @@ def insert_beat_set(
         "run_id": run_id,
     }
     with transaction(con, "beat_sets"):
-        con.execute("delete from beat_scores where record = ?", [beat_file.record])
         con.execute("delete from beats where record = ?", [beat_file.record])
         con.execute("delete from beat_sets where record = ?", [beat_file.record])
         _insert_row(con, "beat_sets", row)
@@ -229,20 +229,28 @@ def insert_record_scores(
     run_date: date,
 ) -> None:
     """A record's beat scores and its ``nightly_reports`` row, in one transaction; replaces
-    the record's earlier scores by the same model."""
+    earlier scores of the record's current beat set by the same model. Scores of the beat
+    sets it had before (earlier settings or detector code) stay, with the nights they
+    belong to."""
     now = datetime.now(UTC)
     top = [{"beat_index": t.beat_index, "time_s": t.time_s, "score": t.score} for t in scores.top]
+    beat_set = "(select preprocess_key from beat_sets where record = $record)"
     with transaction(con, "beat_scores"):
         con.execute(
-            "delete from beat_scores where record = ? and model_version = ?",
-            [scores.record, model_version],
+            "delete from beat_scores where record = $record and model_version = $model_version"
+            f" and preprocess_key is not distinct from {beat_set}",
+            {"record": scores.record, "model_version": model_version},
         )
         con.register("scored_beats", scores.table)
         con.execute(
-            "insert into beat_scores select record, beat_index, $model_version, r_sample, time_s,"
-            " score, shape_z, timing_z, recon_error, relative_score, $threshold, $rule, flagged,"
-            " $run_id, $run_date, $now from scored_beats",
+            "insert into beat_scores by name select record, beat_index, $model_version as"
+            " model_version, r_sample, time_s, score, shape_z, timing_z, recon_error,"
+            " relative_score, $threshold as threshold, $rule as threshold_rule, flagged,"
+            " $run_id as run_id, $run_date as run_date, $now as scored_at,"
+            f" {beat_set} as preprocess_key, rr_prev_s, rr_next_s, lead, ref_symbol,"
+            " aami_class from scored_beats",
             {
+                "record": scores.record,
                 "model_version": model_version,
                 "threshold": scores.threshold,
                 "rule": threshold_rule,

@@ -57,6 +57,42 @@ def test_running_a_night_again_replaces_its_results(night_setup) -> None:
     ]
 
 
+def test_new_preprocessing_settings_leave_earlier_nights_flagged_beats_as_they_were(
+    night_setup, tmp_path: Path
+) -> None:
+    data, run = night_setup
+    run(DAY_1)
+    flagged_sql = (
+        "select record, beat_index, score, rr_prev_s, hr_around_bpm, ref_symbol, aami_class, lead"
+        " from flagged_beats where run_date = ? order by all"
+    )
+    first_night = _rows(data, flagged_sql, DAY_1)
+    assert len(first_night) > 10
+    reports = _rows(data, "select * from nightly_reports where run_date = ? order by record", DAY_1)
+
+    # ops change a filter: the next night re-derives every recording's beats and scores them
+    (tmp_path / "fast.toml").write_text(FAST + "[preprocess]\nlowpass_hz = 30.0\n")
+    second = run(DAY_2)
+    n_beats = _rows(data, "select count(*) from beats")[0][0]
+    assert second.scoring.beats_scored == n_beats > 200
+
+    assert _rows(data, flagged_sql, DAY_1) == first_night  # the first night, as it was
+    assert _rows(
+        data, "select * from nightly_reports where run_date = ? order by record", DAY_1
+    ) == (reports)
+    assert _rows(data, "select count(*) from beat_scores where run_date = ?", DAY_2) == [(n_beats,)]
+    # each night's rows belong to the beat set they scored
+    keys = _rows(
+        data,
+        "select run_date, count(distinct preprocess_key) from beat_scores group by all order by 1",
+    )
+    assert [k for _, k in keys] == [1, 1]
+    (current,) = _rows(data, "select distinct preprocess_key from beat_sets")
+    assert _rows(
+        data, "select distinct preprocess_key from beat_scores where run_date = ?", DAY_2
+    ) == [current]
+
+
 def test_a_corrupt_champion_file_stops_scoring_with_a_clear_error(night_setup) -> None:
     data, run = night_setup
     run(DAY_1)

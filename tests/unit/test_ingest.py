@@ -134,11 +134,24 @@ def test_schema_is_idempotent(tmp_path: Path) -> None:
     assert {"recordings", "annotations", "validations", "quarantine", "ingest_runs"} <= tables
 
 
-def test_a_warehouse_whose_beat_scores_had_a_key_keeps_its_rows_without_it(tmp_path) -> None:
-    ddl = (SQL_DIR / "100_beat_scores.sql").read_text(encoding="utf-8").rstrip()
-    keyed_ddl = ddl.removesuffix(");") + ", primary key (record, beat_index, model_version));"
+def test_an_older_warehouse_gets_todays_beat_scores_with_its_rows_kept(tmp_path) -> None:
+    # beat_scores as warehouses made it before: keyed, without the beat set and context
+    ddl = (SQL_DIR / "100_beat_scores.sql").read_text(encoding="utf-8")
+    old_ddl = ddl[: ddl.index(",\n    preprocess_key")] + (
+        ",\n    primary key (record, beat_index, model_version)\n);"
+    )
     with connect(tmp_path / "w.duckdb") as con:
-        con.execute(keyed_ddl)  # the table as warehouses made before the key was dropped
+        for table in ("060_beat_sets.sql", "070_beats.sql"):
+            con.execute((SQL_DIR / table).read_text(encoding="utf-8"))
+        con.execute(old_ddl)
+        con.execute(
+            "insert into beat_sets values ('r1', 'MLII', 360, 320, 0.39, 8, 8, null, null, null,"
+            " null, '/lake/beats/r1.parquet', 'k1', now(), 'run')"
+        )
+        con.execute(
+            "insert into beats select 'r1', i, 360 * i, i, 0.8, 0.9, 'MLII',"
+            " if(i = 6, 'V', 'N'), if(i = 6, 'V', 'N') from range(8) t(i)"
+        )
         con.execute(
             "insert into beat_scores select 'r1', i, 'v1', 360 * i, i, i / 10, 0, 0, 0.01, 1,"
             " 0.5, 'percentile 98', i > 5, 'run', date '2026-11-01', now() from range(8) t(i)"
@@ -152,6 +165,15 @@ def test_a_warehouse_whose_beat_scores_had_a_key_keeps_its_rows_without_it(tmp_p
         assert dict(constraints) == {"NOT NULL": 16}  # the key gone, every NOT NULL kept
         rows = con.execute("select count(*), sum(flagged::int) from beat_scores").fetchone()
         assert rows == (8, 2)
+        # each row now names its beat set and carries its beat's context, from beats
+        filled = con.execute(
+            "select distinct preprocess_key, lead, rr_prev_s, rr_next_s from beat_scores"
+        ).fetchall()
+        assert filled == [("k1", "MLII", pytest.approx(0.8), pytest.approx(0.9))]
+        # (apply_schema re-created flagged_beats, which reads these columns, after migrating)
+        assert con.execute(
+            "select beat_index, ref_symbol from beat_scores where flagged order by 1"
+        ).fetchall() == [(6, "V"), (7, "N")]
 
 
 def test_read_only_connect_names_missing_file(tmp_path: Path) -> None:

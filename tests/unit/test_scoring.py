@@ -336,6 +336,17 @@ def test_every_beat_gets_one_row_in_order(labelled: pa.Table, fitted: FittedMode
     assert result.beats_scored == table.num_rows == labelled.num_rows
     for name in ("record", "beat_index", "r_sample", "time_s"):
         assert table.column(name).to_pylist() == labelled.column(name).to_pylist(), name
+    for name in ("rr_prev_s", "rr_next_s", "lead", "ref_symbol", "aami_class"):  # context
+        assert table.column(name).to_pylist() == labelled.column(name).to_pylist(), name
+    bare = score_beat_table(
+        "a",
+        labelled.select(
+            ["record", "beat_index", "r_sample", "time_s", "rr_prev_s", "rr_next_s", "window"]
+        ),
+        fitted.scoring,
+    )
+    assert bare.table.column("lead").null_count == labelled.num_rows  # windows alone: no context
+    np.testing.assert_array_equal(_column(bare.table, "score"), _column(table, "score"))
     errors = reconstruction_errors(fitted.scoring.model, beat_windows(labelled))
     np.testing.assert_allclose(_column(table, "recon_error"), errors, rtol=1e-9)
     np.testing.assert_allclose(

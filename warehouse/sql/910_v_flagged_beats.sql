@@ -1,14 +1,17 @@
 -- Clinician-facing: every flagged beat with the context to judge it. One row per flagged
 -- beat and scoring model; filter on run_date for one night (see docs/warehouse.md).
 create or replace view flagged_beats as
-with beat_context as (
+-- Each score row carries the beat's context as it was when scored, so a night's flagged beats
+-- stay as they were after the recording's beats are re-derived.
+with scored as (
     select
-        b.*,
-        60.0 / avg(b.rr_prev_s) over (
-            partition by b.record order by b.beat_index
+        s.*,
+        60.0 / avg(s.rr_prev_s) over (
+            partition by s.run_date, s.record, s.model_version, s.preprocess_key
+            order by s.beat_index
             rows between 5 preceding and 5 following
         ) as hr_around_bpm
-    from beats b
+    from beat_scores s
 )
 select
     s.run_date,
@@ -25,16 +28,15 @@ select
     s.timing_z,
     s.threshold,
     s.threshold_rule,
-    b.rr_prev_s,
-    b.rr_next_s,
-    round(60.0 / b.rr_prev_s, 1)                                    as hr_instant_bpm,
-    round(b.hr_around_bpm, 1)                                       as hr_around_bpm,
-    b.ref_symbol,
-    b.aami_class,
-    b.lead,
+    s.rr_prev_s,
+    s.rr_next_s,
+    round(60.0 / s.rr_prev_s, 1)                                    as hr_instant_bpm,
+    round(s.hr_around_bpm, 1)                                       as hr_around_bpm,
+    s.ref_symbol,
+    s.aami_class,
+    s.lead,
     s.model_version,
     s.run_id
-from beat_scores s
-join beat_context b using (record, beat_index)
+from scored s
 join recordings r using (record)
 where s.flagged;
