@@ -42,10 +42,6 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl.read_text(encoding="utf-8"))
 
 
-_BEAT_CONTEXT = ("rr_prev_s real", "rr_next_s real", "lead varchar", "ref_symbol varchar",
-                 "aami_class varchar")  # fmt: skip
-
-
 def _beat_scores_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     rows = con.execute(
         "select column_name from duckdb_columns() where table_name = 'beat_scores'"
@@ -61,8 +57,12 @@ def _add_beat_scores_context(con: duckdb.DuckDBPyConnection) -> None:
     if not columns or "preprocess_key" in columns:
         return
     with transaction(con, "beat_scores_context"):
-        for column in ("preprocess_key varchar", *_BEAT_CONTEXT):
-            con.execute(f"alter table beat_scores add column {column}")
+        con.execute("alter table beat_scores add column preprocess_key varchar")
+        con.execute("alter table beat_scores add column rr_prev_s real")
+        con.execute("alter table beat_scores add column rr_next_s real")
+        con.execute("alter table beat_scores add column lead varchar")
+        con.execute("alter table beat_scores add column ref_symbol varchar")
+        con.execute("alter table beat_scores add column aami_class varchar")
         con.execute(
             "update beat_scores s set preprocess_key = b.preprocess_key"
             " from beat_sets b where b.record = s.record"

@@ -234,11 +234,11 @@ def insert_record_scores(
     belong to."""
     now = datetime.now(UTC)
     top = [{"beat_index": t.beat_index, "time_s": t.time_s, "score": t.score} for t in scores.top]
-    beat_set = "(select preprocess_key from beat_sets where record = $record)"
     with transaction(con, "beat_scores"):
         con.execute(
             "delete from beat_scores where record = $record and model_version = $model_version"
-            f" and preprocess_key is not distinct from {beat_set}",
+            " and preprocess_key is not distinct from"
+            " (select preprocess_key from beat_sets where record = $record)",
             {"record": scores.record, "model_version": model_version},
         )
         con.register("scored_beats", scores.table)
@@ -247,8 +247,8 @@ def insert_record_scores(
             " model_version, r_sample, time_s, score, shape_z, timing_z, recon_error,"
             " relative_score, $threshold as threshold, $rule as threshold_rule, flagged,"
             " $run_id as run_id, $run_date as run_date, $now as scored_at,"
-            f" {beat_set} as preprocess_key, rr_prev_s, rr_next_s, lead, ref_symbol,"
-            " aami_class from scored_beats",
+            " (select preprocess_key from beat_sets where record = $record) as preprocess_key,"
+            " rr_prev_s, rr_next_s, lead, ref_symbol, aami_class from scored_beats",
             {
                 "record": scores.record,
                 "model_version": model_version,
