@@ -24,6 +24,7 @@ test on DS2) this raised ROC-AUC from 0.75 (shape alone) to 0.87 (see the README
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -49,6 +50,14 @@ class RhythmContext:
     def subset(self, index: np.ndarray) -> RhythmContext:
         """The features of the beats ``index`` selects (indices or a boolean mask)."""
         return RhythmContext(self.log_prematurity[index], self.log_pause[index])
+
+    @staticmethod
+    def concat(parts: Sequence[RhythmContext]) -> RhythmContext:
+        """The features of several recordings' beats, one after the other."""
+        return RhythmContext(
+            np.concatenate([p.log_prematurity for p in parts]),
+            np.concatenate([p.log_pause for p in parts]),
+        )
 
 
 def rhythm_context(

@@ -13,29 +13,14 @@ from beatwatch.beat_matching import BEAT_SYMBOLS
 from beatwatch.beats import BeatWindow, cut_beat_windows
 from beatwatch.denoise import DenoiseConfig, denoise
 from beatwatch.inference import reconstruction_errors
-from beatwatch.protocols.common import (
-    BANDPASS,
-    BEATGAN_ABNORMAL,
-    BEATGAN_NORMAL,
-    DEFAULT_DATA_DIR,
-    PACED_RECORDS,
-    FoldResult,
-    Progress,
-    ProtocolResult,
-    _check_window,
-    _examples,
-    _fit,
-    _say,
-    _score_metrics,
-    default_configs,
-)
+from beatwatch.protocols import common
 from beatwatch.rhythm import RhythmContext, ScoreCalibration, anomaly_score, rhythm_context
 from beatwatch.training import TrainConfig
 from models import AutoencoderConfig
 
 
 def load_beatgan_beats(
-    mitdb_dir: Path, denoise_cfg: DenoiseConfig | None = BANDPASS
+    mitdb_dir: Path, denoise_cfg: DenoiseConfig | None = common.BANDPASS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, RhythmContext]:
     """Windows around every annotated N/L/R and S/V/F/Q beat of the 44 non-paced records.
 
@@ -59,9 +44,11 @@ def load_beatgan_beats(
         neighbouring annotated beats of any kind.
     """
     window = BeatWindow()
-    wanted = BEATGAN_NORMAL | BEATGAN_ABNORMAL
-    all_windows, all_symbols, all_records, early, pause = [], [], [], [], []
-    names = [r for r in (mitdb_dir / "RECORDS").read_text().split() if r not in PACED_RECORDS]
+    wanted = common.BEATGAN_NORMAL | common.BEATGAN_ABNORMAL
+    all_windows, all_symbols, all_records, contexts = [], [], [], []
+    names = [
+        r for r in (mitdb_dir / "RECORDS").read_text().split() if r not in common.PACED_RECORDS
+    ]
     for name in names:
         record = wfdb.rdrecord(str(mitdb_dir / name))
         if "MLII" not in record.sig_name:
@@ -82,13 +69,12 @@ def load_beatgan_beats(
         all_windows.append(windows)
         all_symbols.append(beat_symbols[keep][kept])
         all_records.append(np.full(windows.shape[0], name))
-        early.append(context.log_prematurity)
-        pause.append(context.log_pause)
+        contexts.append(context)
     return (
         np.concatenate(all_windows),
         np.concatenate(all_symbols),
         np.concatenate(all_records),
-        RhythmContext(np.concatenate(early), np.concatenate(pause)),
+        RhythmContext.concat(contexts),
     )
 
 
@@ -96,10 +82,10 @@ def beatgan(
     train_cfg: TrainConfig | None = None,
     model_cfg: AutoencoderConfig | None = None,
     *,
-    data_dir: Path = DEFAULT_DATA_DIR,
+    data_dir: Path = common.DEFAULT_DATA_DIR,
     folds: int = 5,
-    progress: Progress | None = None,
-) -> ProtocolResult:
+    progress: common.Progress | None = None,
+) -> common.ProtocolResult:
     """The BeatGAN MIT-BIH protocol: k seeded folds over the normal beats.
 
     Fold ``i`` trains on the normal beats outside part ``i`` of a seeded permutation
@@ -111,14 +97,14 @@ def beatgan(
     RR context (``_with_rhythm``, :func:`beatwatch.rhythm.anomaly_score`; the published
     method scores shape alone, so ``roc_auc`` is the comparable figure).
     """
-    defaults = default_configs("beatgan")
+    defaults = common.default_configs("beatgan")
     train_cfg, model_cfg = train_cfg or defaults[0], model_cfg or defaults[1]
-    _check_window(model_cfg, 320, "beatgan")
+    common.check_window(model_cfg, 320, "beatgan")
     if folds < 2:
         raise ValueError(f"folds must be >= 2, got {folds}")
-    _say(progress, "beatgan: loading MIT-BIH")
+    common.tell(progress, "beatgan: loading MIT-BIH")
     windows, symbols, records, context = load_beatgan_beats(data_dir / "mitdb")
-    labels = (~np.isin(symbols, list(BEATGAN_NORMAL))).astype(np.int8)
+    labels = (~np.isin(symbols, list(common.BEATGAN_NORMAL))).astype(np.int8)
     normal = np.flatnonzero(labels == 0)
     abnormal = np.flatnonzero(labels == 1)
     parts = np.array_split(np.random.default_rng(train_cfg.seed).permutation(normal), folds)
@@ -127,11 +113,11 @@ def beatgan(
     for i, held_out in enumerate(parts):
         train_index = np.concatenate([p for j, p in enumerate(parts) if j != i])
         test_index = np.concatenate([held_out, abnormal])
-        model, training = _fit(windows[train_index], train_cfg, model_cfg)
+        model, training = common.fit_autoencoder(windows[train_index], train_cfg, model_cfg)
         all_errors = reconstruction_errors(model, windows)
         relative = thresholds.relative_to_record(all_errors, records)
         y, s = labels[test_index], all_errors[test_index]
-        fold_metrics = _score_metrics(y, s)
+        fold_metrics = common.score_metrics(y, s)
         fold_metrics["roc_auc_relative"] = metrics.roc_auc(y, relative[test_index])
         fold_metrics["average_precision_relative"] = metrics.average_precision(
             y, relative[test_index]
@@ -141,14 +127,18 @@ def beatgan(
         combined = anomaly_score(all_errors, context, calibration).score[test_index]
         fold_metrics["roc_auc_with_rhythm"] = metrics.roc_auc(y, combined)
         fold_metrics["average_precision_with_rhythm"] = metrics.average_precision(y, combined)
-        examples = _examples(model, windows[test_index], symbols[test_index], s) if i == 0 else ()
+        examples = (
+            common.example_beats(model, windows[test_index], symbols[test_index], s)
+            if i == 0
+            else ()
+        )
         results.append(
-            FoldResult(fold_metrics, s, y, symbols[test_index], training, model, examples)
+            common.FoldResult(fold_metrics, s, y, symbols[test_index], training, model, examples)
         )
         if i == 0:
             cut = thresholds.mean_k_std(all_errors[train_index[training.train_index]], k=3.0)
             train_records = sorted(set(records[train_index].tolist()))
-        _say(
+        common.tell(
             progress,
             f"beatgan fold {i + 1}/{folds}: auc {fold_metrics['roc_auc']:.4f} "
             f"ap {fold_metrics['average_precision']:.4f} ({training.epochs_run} epochs, "
@@ -162,4 +152,4 @@ def beatgan(
         "threshold_rule": "mean+3std of fold 1 training errors",
         "training_records": train_records,
     }
-    return ProtocolResult("beatgan", results, train_cfg, model_cfg, info)
+    return common.ProtocolResult("beatgan", results, train_cfg, model_cfg, info)

@@ -175,12 +175,12 @@ def default_configs(
     return train_cfg, model_cfg
 
 
-def _say(progress: Progress | None, message: str) -> None:
+def tell(progress: Progress | None, message: str) -> None:
     if progress is not None:
         progress(message)
 
 
-def _check_window(model_cfg: AutoencoderConfig, window_samples: int, protocol: str) -> None:
+def check_window(model_cfg: AutoencoderConfig, window_samples: int, protocol: str) -> None:
     if model_cfg.window_samples != window_samples:
         raise ValueError(
             f"AutoencoderConfig.window_samples must be {window_samples} for the {protocol} "
@@ -188,7 +188,7 @@ def _check_window(model_cfg: AutoencoderConfig, window_samples: int, protocol: s
         )
 
 
-def _score_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def score_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     f1, _ = metrics.best_f1(labels, scores)
     return {
         "roc_auc": metrics.roc_auc(labels, scores),
@@ -197,7 +197,7 @@ def _score_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     }
 
 
-def _examples(
+def example_beats(
     model: nn.Module, windows: np.ndarray, classes: np.ndarray, scores: np.ndarray
 ) -> tuple[tuple[str, np.ndarray, np.ndarray], ...]:
     """The typical normal beat, then the typical and the worst abnormal beat, each with its
@@ -220,7 +220,7 @@ def _examples(
     return tuple((title, beats[k], recon[k]) for k, (title, _) in enumerate(picks))
 
 
-def _fit(
+def fit_autoencoder(
     beats: np.ndarray, train_cfg: TrainConfig, model_cfg: AutoencoderConfig
 ) -> tuple[nn.Module, TrainResult]:
     model = build_model(model_cfg, seed=train_cfg.seed)

@@ -12,20 +12,7 @@ import wfdb
 from beatwatch import metrics, thresholds
 from beatwatch.inference import reconstruction_errors
 from beatwatch.preprocess import PreprocessConfig, choose_lead, preprocess_recording
-from beatwatch.protocols.common import (
-    DEFAULT_DATA_DIR,
-    DS1,
-    DS2,
-    FoldResult,
-    Progress,
-    ProtocolResult,
-    _check_window,
-    _examples,
-    _fit,
-    _say,
-    _score_metrics,
-    default_configs,
-)
+from beatwatch.protocols import common
 from beatwatch.rhythm import RhythmContext, ScoreCalibration, anomaly_score, rhythm_context
 from beatwatch.training import TrainConfig
 from models import AutoencoderConfig
@@ -50,7 +37,7 @@ def load_detected_beats(
 ) -> DetectedBeats:
     """Run the nightly preprocessing on ``names`` and label the beats by the reference."""
     cfg = cfg or PreprocessConfig()
-    windows, classes, records, early, pause = [], [], [], [], []
+    windows, classes, records, contexts = [], [], [], []
     for name in names:
         record = wfdb.rdrecord(str(mitdb_dir / name))
         index = choose_lead(tuple(record.sig_name), cfg.lead_preference)
@@ -69,13 +56,12 @@ def load_detected_beats(
             table.column("rr_prev_s").to_numpy(zero_copy_only=False),
             table.column("rr_next_s").to_numpy(zero_copy_only=False),
         )
-        early.append(context.log_prematurity)
-        pause.append(context.log_pause)
+        contexts.append(context)
     return DetectedBeats(
         np.concatenate(windows),
         np.concatenate(classes),
         np.concatenate(records),
-        RhythmContext(np.concatenate(early), np.concatenate(pause)),
+        RhythmContext.concat(contexts),
     )
 
 
@@ -83,9 +69,9 @@ def interpatient(
     train_cfg: TrainConfig | None = None,
     model_cfg: AutoencoderConfig | None = None,
     *,
-    data_dir: Path = DEFAULT_DATA_DIR,
-    progress: Progress | None = None,
-) -> ProtocolResult:
+    data_dir: Path = common.DEFAULT_DATA_DIR,
+    progress: common.Progress | None = None,
+) -> common.ProtocolResult:
     """de Chazal DS1 -> DS2: train on DS1's N beats, test on every matched DS2 beat.
 
     Beats are scored as a night scores them: reconstruction error combined with RR context
@@ -98,19 +84,21 @@ def interpatient(
     (a one-class detector flags "abnormal", so a class's PPV counts the N beats it flags).
     Unmatched detections have no label and are left out (counted in ``info``).
     """
-    defaults = default_configs("interpatient")
+    defaults = common.default_configs("interpatient")
     train_cfg, model_cfg = train_cfg or defaults[0], model_cfg or defaults[1]
-    _check_window(model_cfg, 320, "interpatient")
+    common.check_window(model_cfg, 320, "interpatient")
     mitdb = data_dir / "mitdb"
-    _say(progress, "interpatient: detecting beats in DS1 and DS2")
-    ds1 = load_detected_beats(mitdb, DS1)
-    ds2 = load_detected_beats(mitdb, DS2)
+    common.tell(progress, "interpatient: detecting beats in DS1 and DS2")
+    ds1 = load_detected_beats(mitdb, common.DS1)
+    ds2 = load_detected_beats(mitdb, common.DS2)
     test_windows, test_classes, test_records = ds2.windows, ds2.classes, ds2.records
 
     is_normal = ds1.classes == "N"
     normal_ds1 = ds1.windows[is_normal]
-    model, training = _fit(normal_ds1, train_cfg, model_cfg)
-    _say(progress, f"interpatient: trained {training.epochs_run} epochs, {training.seconds:.0f} s")
+    model, training = common.fit_autoencoder(normal_ds1, train_cfg, model_cfg)
+    common.tell(
+        progress, f"interpatient: trained {training.epochs_run} epochs, {training.seconds:.0f} s"
+    )
     ds1_errors = reconstruction_errors(model, normal_ds1)
     ds1_context = ds1.context.subset(is_normal)
     trained = training.train_index
@@ -127,7 +115,7 @@ def interpatient(
     classes = test_classes[matched].astype(str)
     errors = all_scores[matched]
     y = (classes != "N").astype(np.int8)
-    fold_metrics = _score_metrics(y, errors)
+    fold_metrics = common.score_metrics(y, errors)
     fold_metrics["roc_auc_shape"] = metrics.roc_auc(y, all_errors[matched])
     fold_metrics["average_precision_shape"] = metrics.average_precision(y, all_errors[matched])
     fold_metrics["roc_auc_relative"] = metrics.roc_auc(y, relative[matched])
@@ -158,8 +146,8 @@ def interpatient(
         "threshold": cut_3std,
         "threshold_rule": "mean+3std of DS1 normal training scores",
         "score_calibration": calibration.to_dict(),
-        "training_records": list(DS1),
+        "training_records": list(common.DS1),
     }
-    examples = _examples(model, test_windows[matched], classes, all_errors[matched])
-    result = FoldResult(fold_metrics, errors, y, classes, training, model, examples)
-    return ProtocolResult("interpatient", [result], train_cfg, model_cfg, info)
+    examples = common.example_beats(model, test_windows[matched], classes, all_errors[matched])
+    result = common.FoldResult(fold_metrics, errors, y, classes, training, model, examples)
+    return common.ProtocolResult("interpatient", [result], train_cfg, model_cfg, info)
