@@ -1,131 +1,25 @@
-"""The ``beatwatch`` command line: the one place settings are built and the environment read."""
+"""Commands that run the pipeline and read its results: ingest, nightly, report, demo,
+fetch, evaluate, status, sql."""
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from beatwatch.settings import REPO_ROOT, Settings, load_settings
-
-if TYPE_CHECKING:
-    from beatwatch.summary import IngestSummary
-
-app = typer.Typer(
-    name="beatwatch",
-    help=(
-        "Beatwatch: nightly ECG anomaly detection.\n\n"
-        "WFDB recordings dropped in an inbox folder are validated, stored as Parquet and "
-        "catalogued in a DuckDB warehouse that clinicians query with SQL.\n\n"
-        "Start with `beatwatch demo`, then `beatwatch status`."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from beatwatch.cli.common import (
+    ConfigFile,
+    DataDir,
+    Inbox,
+    NightDate,
+    _quiet_prefect,
+    _run_flow,
+    _settings,
+    app,
 )
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar="BEATWATCH_DATA_DIR",
-        help="Root of everything Beatwatch writes: lake/, quarantine/, warehouse.duckdb. "
-        "Default: ./data in the checkout.",
-        show_default=False,
-    ),
-]
-Inbox = Annotated[
-    Path | None,
-    typer.Option(
-        "--inbox",
-        envvar="BEATWATCH_INBOX",
-        help="Folder scanned for WFDB records (.hea + signal files + optional .atr). "
-        "Default: <data dir>/inbox.",
-        show_default=False,
-    ),
-]
-ConfigFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        envvar="BEATWATCH_CONFIG",
-        help="TOML settings file (same keys as the BEATWATCH_* variables).",
-        show_default=False,
-    ),
-]
-
-
-def _prepare_environment(settings: Settings) -> None:
-    """Prefect and GX state per environment, and no telemetry: this runs offline."""
-    os.environ.setdefault("PREFECT_HOME", str(REPO_ROOT / ".prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
-    # The ephemeral API server can take a while to start on a busy 2-core machine.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-
-
-class _DropRoutineStates(logging.Filter):
-    """Drops Prefect's per-task "Finished in state Completed()" lines; keeps everything else."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Finished in state Completed")
-
-
-def _quiet_prefect() -> None:
-    """Keep routine per-task chatter off the terminal; progress, warnings and errors stay."""
-    logging.getLogger("prefect.task_runs").addFilter(_DropRoutineStates())
-    for name in ("prefect.server", "prefect._internal", "httpx"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def _settings(config: Path | None, data_dir: Path | None, inbox: Path | None) -> Settings:
-    settings = load_settings(config_file=config, data_dir=data_dir, inbox=inbox)
-    _prepare_environment(settings)
-    return settings
-
-
-def _run_flow(
-    flow: Callable[..., IngestSummary], settings: Settings, config: Path | None, **params: object
-) -> None:
-    """Run an ingest-like flow in-process and print its summary.
-
-    Exit status: 0 all done; 1 some records failed (retried next run); 2 the night could not
-    score (published what it ingested; the message says why).
-    """
-    from flows.nightly import NightFailedError
-
-    _quiet_prefect()
-    try:
-        summary = flow(
-            data_dir=settings.data_dir, inbox=settings.inbox, config_file=config, **params
-        )
-    except NightFailedError as exc:
-        typer.echo(f"\nNIGHT FAILED: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo("\n" + summary.render())
-    failed = summary.failed or summary.preprocess_failed
-    if summary.scoring is not None:
-        failed = failed or summary.scoring.failed
-    raise typer.Exit(1 if failed else 0)
-
-
-NightDate = Annotated[
-    datetime | None,
-    typer.Option(
-        "--date",
-        formats=["%Y-%m-%d"],
-        help="The night, YYYY-MM-DD (default: today in schedule.timezone / the latest night).",
-        show_default=False,
-    ),
-]
+from beatwatch.settings import REPO_ROOT, Settings
 
 
 @app.command()
@@ -381,127 +275,6 @@ def sql(
             raise typer.Exit(1) from None
 
 
-@app.command()
-def serve(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = None) -> None:
-    """Serve the nightly, retrain (and optional ingest) deployments from this process.
-
-    `nightly` runs on its cron schedule, `retrain` from the UI or its own schedule, `ingest`
-    on an interval if configured. Needs a Prefect server (`beatwatch server`, with
-    PREFECT_API_URL pointing at it). Ctrl-C stops serving without pausing the schedules.
-    """
-    settings = _settings(config, data_dir, inbox)
-    from prefect import serve as prefect_serve
-
-    from flows.deployments import deployments
-    from flows.retrain import ensure_retrain_limit
-
-    ensure_retrain_limit()  # created, not assumed
-    prefect_serve(*deployments(settings), pause_on_shutdown=False)
-
-
-@app.command()
-def server(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the API and the UI.")] = 4200,
-) -> None:
-    """Start the Prefect server and UI on localhost (offline; Ctrl-C stops it).
-
-    Then, in another shell: export PREFECT_API_URL=http://127.0.0.1:4200/api and run
-    `beatwatch serve`.
-    """
-    _settings(None, None, None)
-    os.environ.setdefault("PREFECT_UI_API_URL", f"http://{host}:{port}/api")
-    prefect = Path(sys.executable).with_name("prefect")
-    os.execv(str(prefect), [str(prefect), "server", "start", "--host", host, "--port", str(port)])
-
-
-@app.command()
-def retrain(
-    epochs: Annotated[int, typer.Option(min=1)] = 10,
-    learning_rate: Annotated[float, typer.Option(min=0.0)] = 6e-3,
-    latent_dim: Annotated[int, typer.Option(min=1)] = 8,
-    records: Annotated[
-        str | None, typer.Option(help="Comma-separated recordings to train on (default: all).")
-    ] = None,
-    tolerance: Annotated[float, typer.Option(min=0.0, help="Promotion tolerance.")] = 0.005,
-    data_dir: DataDir = None,
-    config: ConfigFile = None,
-) -> None:
-    """Run the retrain flow now, in this process (what the UI's `retrain` deployment runs)."""
-    settings = _settings(config, data_dir, None)
-    from flows.retrain import retrain_flow
-
-    _quiet_prefect()
-    outcome = retrain_flow(
-        epochs=epochs,
-        learning_rate=learning_rate,
-        latent_dim=latent_dim,
-        records=None if records is None else [r.strip() for r in records.split(",")],
-        promotion_tolerance=tolerance,
-        data_dir=str(settings.data_dir),
-        config_file=None if config is None else str(config),
-    )
-    typer.echo(f"model {outcome.version}: {outcome.decision}")
-    if outcome.comparison is not None:
-        typer.echo(f"  {outcome.comparison.describe()}")
-
-
-def _change_champion(settings: Settings, change: Callable[..., object]) -> None:
-    from beatwatch.registry import champion
-    from tasks.ingest import publish_warehouse
-    from warehouse import apply_schema, connect, run_lock
-
-    with connect(settings.work_db_path) as con:
-        apply_schema(con)
-        before = champion(con)
-        change(con)
-        after = champion(con)
-    typer.echo(
-        f"champion: {before.version if before else 'none'} -> {after.version if after else 'none'}"
-    )
-    with run_lock(settings.state_dir, wait=False) as free:
-        if free:
-            publish_warehouse(settings)
-            typer.echo(f"published {settings.warehouse_path}")
-        else:
-            typer.echo("a run is in progress: it publishes the change when it ends")
-
-
-@app.command()
-def promote(
-    version: Annotated[str, typer.Argument(help="The model version to make champion.")],
-    data_dir: DataDir = None,
-) -> None:
-    """Make a model version the champion by hand (the previous one is retired)."""
-    from beatwatch.registry import promote as promote_version
-    from beatwatch.registry import record_decision
-
-    settings = _settings(None, data_dir, None)
-
-    def change(con: object) -> None:
-        promote_version(con, version)  # type: ignore[arg-type]
-        record_decision(con, version, "promoted by hand")  # type: ignore[arg-type]
-
-    try:
-        _change_champion(settings, change)
-    except (KeyError, ValueError) as exc:
-        typer.echo(f"cannot promote {version}: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
-@app.command()
-def rollback(data_dir: DataDir = None) -> None:
-    """Make the previous champion the champion again."""
-    from beatwatch.registry import rollback as roll_back
-
-    settings = _settings(None, data_dir, None)
-    try:
-        _change_champion(settings, roll_back)
-    except LookupError as exc:
-        typer.echo(f"cannot roll back: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
 def _status_text(settings: Settings) -> str:
     from warehouse import connect, query_sql
 
@@ -533,12 +306,3 @@ def _status_text(settings: Settings) -> str:
         for when, record, kind, reason, _path in rejected:
             lines.append(f"    {when:%Y-%m-%d %H:%M} {record} [{kind}] {reason[:110]}")
     return "\n".join(lines)
-
-
-def main() -> None:
-    """Entry point of the ``beatwatch`` script."""
-    app(prog_name="beatwatch")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
