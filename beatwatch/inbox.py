@@ -25,16 +25,22 @@ Scanning only reads: nothing in the inbox is moved or changed here.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import wfdb
 
+from beatwatch.digests import (
+    FileDigest,
+    combine_digests,
+    digest_file,
+    file_identity,
+    read_checksums,
+)
 from beatwatch.errors import RejectedInput
 
 PHYSIONET_INDEX_FILES = frozenset(
@@ -45,20 +51,7 @@ PHYSIONET_INDEX_FILES = frozenset(
 RECORD_NAME = re.compile(r"[A-Za-z0-9_-]+")
 """A WFDB record name (ASCII only: wfdb's header parser reads nothing else)."""
 
-_HASH_CHUNK_BYTES = 1 << 20
 _PARTIAL_SUFFIXES = frozenset({".part", ".tmp", ".partial"})
-
-
-@dataclass(frozen=True)
-class FileDigest:
-    """Identity of one delivered file: its path, size in bytes and SHA-256 (hex)."""
-
-    path: Path
-    bytes: int
-    sha256: str
-    """SHA-256 of the bytes; for an unreadable file, of its name, size and time instead."""
-    error: str | None = None
-    """Why the file could not be read (e.g. ``Permission denied``), if it could not."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +76,7 @@ class RecordDelivery:
     @property
     def content_sha256(self) -> str:
         """SHA-256 over the sorted (file name, file SHA-256) pairs: the delivery's identity."""
-        return _combine((d.path.name, d.sha256) for d in self.digests)
+        return combine_digests((d.path.name, d.sha256) for d in self.digests)
 
     @property
     def signal_sha256(self) -> str:
@@ -92,7 +85,7 @@ class RecordDelivery:
         Two deliveries with the same value carry the same samples, whatever they are called.
         """
         by_path = {d.path: d.sha256 for d in self.digests}
-        return _combine(("", by_path.get(p, "missing")) for p in self.signal_files)
+        return combine_digests(("", by_path.get(p, "missing")) for p in self.signal_files)
 
 
 @dataclass(frozen=True)
@@ -128,55 +121,6 @@ class InboxScan:
     """Deliveries still being written: left alone this run, looked at again the next."""
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def file_identity(path: Path) -> str:
-    """A SHA-256 that identifies a file in the inbox without following links or failing.
-
-    The bytes' SHA-256 for a readable file; for a symbolic link, a hash of where it points
-    (its target is never read); for an unreadable file, a hash of its name, size and time.
-    """
-    if path.is_symlink():
-        return hashlib.sha256(b"symlink\0" + os.fsencode(os.readlink(path))).hexdigest()
-    try:
-        return sha256_file(path)
-    except OSError:
-        return _unreadable_identity(path)
-
-
-def _unreadable_identity(path: Path) -> str:
-    try:
-        st = path.stat()
-        stamp = f"{st.st_size}\0{st.st_mtime_ns}"
-    except OSError:
-        stamp = "gone"
-    return hashlib.sha256(f"unreadable\0{path.name}\0{stamp}".encode()).hexdigest()
-
-
-def _combine(pairs: Iterable[tuple[str, str]]) -> str:
-    digest = hashlib.sha256()
-    for name, sha in sorted(pairs):
-        digest.update(f"{name}\0{sha}\n".encode())
-    return digest.hexdigest()
-
-
-def _read_checksums(index: Path) -> dict[str, str]:
-    """Parse a PhysioNet ``SHA256SUMS.txt`` into {relative path: sha256}."""
-    sums: dict[str, str] = {}
-    for line in index.read_text(encoding="utf-8", errors="replace").splitlines():
-        sha, _, name = line.strip().partition(" ")
-        if len(sha) == 64 and name:
-            sums[name.strip().lstrip("*")] = sha.lower()
-    return sums
-
-
 def scan_inbox(inbox: Path, *, annotator: str = "atr", settle_s: float = 0.0) -> InboxScan:
     """List the record deliveries (oldest first) and stray files in ``inbox``, recursively.
 
@@ -201,7 +145,7 @@ def scan_inbox(inbox: Path, *, annotator: str = "atr", settle_s: float = 0.0) ->
     checksums: dict[Path, str] = {}
     for index in index_files:
         if index.name == "SHA256SUMS.txt":
-            sums = _read_checksums(index)
+            sums = read_checksums(index)
             checksums.update({(index.parent / name).resolve(): sha for name, sha in sums.items()})
 
     candidates = [p for p in files if p.name not in PHYSIONET_INDEX_FILES]
@@ -368,7 +312,7 @@ def _delivery_for(
     annotation = folder / f"{name}.{annotator}"
     delivered = set(candidates)
     group = sorted(set(same_stem) | {p for p in signal_files if p in delivered})
-    digests = tuple(_digest(p) for p in group)
+    digests = tuple(digest_file(p) for p in group)
 
     if problem is None:
         problem = _first_problem(header, signal_files, digests, checksums, delivered)
@@ -415,18 +359,6 @@ def _unreadable(path: Path) -> str | None:
 
 def _unreadable_reason(error: str) -> str:
     return f"cannot be read ({error}): fix its permissions, or deliver it again"
-
-
-def _digest(path: Path) -> FileDigest:
-    """The file's digest; an unreadable file (or one gone since the first look, which then
-    waits for the next run) gets a stand-in identity and the error."""
-    size = -1
-    try:
-        size = path.stat().st_size
-        return FileDigest(path, size, sha256_file(path))
-    except OSError as exc:
-        error = exc.strerror or type(exc).__name__
-        return FileDigest(path, size, _unreadable_identity(path), error=error)
 
 
 def _first_problem(

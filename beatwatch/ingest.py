@@ -26,8 +26,9 @@ import pandas as pd
 
 from beatwatch import lake
 from beatwatch.batch import Progress, map_isolated
+from beatwatch.digests import file_identity
 from beatwatch.errors import RejectedInput
-from beatwatch.inbox import InboxScan, RecordDelivery, file_identity
+from beatwatch.inbox import InboxScan, RecordDelivery
 from beatwatch.quarantine import Rejection
 from beatwatch.recording import read_wfdb_recording
 from beatwatch.settings import ValidationLimits

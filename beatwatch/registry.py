@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from beatwatch.atomic import write_atomic
-from beatwatch.inbox import sha256_file
+from beatwatch.digests import sha256_file
 from beatwatch.inference import InferenceModel
 from models.factory import AutoencoderConfig, build_model
 from warehouse.store import transaction

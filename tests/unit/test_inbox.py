@@ -3,7 +3,8 @@
 import hashlib
 from pathlib import Path
 
-from beatwatch.inbox import scan_inbox, sha256_file
+from beatwatch.digests import sha256_file
+from beatwatch.inbox import scan_inbox
 
 
 def test_groups_record_files_and_finds_strays(tmp_path: Path, make_record) -> None:
