@@ -235,11 +235,14 @@ def insert_record_scores(
     now = datetime.now(UTC)
     top = [{"beat_index": t.beat_index, "time_s": t.time_s, "score": t.score} for t in scores.top]
     with transaction(con, "beat_scores"):
+        beat_set = con.execute(  # the set these beats came from (None: not registered)
+            "select preprocess_key from beat_sets where record = ?", [scores.record]
+        ).fetchone()
+        key = None if beat_set is None else beat_set[0]
         con.execute(
-            "delete from beat_scores where record = $record and model_version = $model_version"
-            " and preprocess_key is not distinct from"
-            " (select preprocess_key from beat_sets where record = $record)",
-            {"record": scores.record, "model_version": model_version},
+            "delete from beat_scores where record = ? and model_version = ?"
+            " and preprocess_key is not distinct from ?",
+            [scores.record, model_version, key],
         )
         con.register("scored_beats", scores.table)
         con.execute(
@@ -247,10 +250,10 @@ def insert_record_scores(
             " model_version, r_sample, time_s, score, shape_z, timing_z, recon_error,"
             " relative_score, $threshold as threshold, $rule as threshold_rule, flagged,"
             " $run_id as run_id, $run_date as run_date, $now as scored_at,"
-            " (select preprocess_key from beat_sets where record = $record) as preprocess_key,"
-            " rr_prev_s, rr_next_s, lead, ref_symbol, aami_class from scored_beats",
+            " $key as preprocess_key, rr_prev_s, rr_next_s, lead, ref_symbol, aami_class"
+            " from scored_beats",
             {
-                "record": scores.record,
+                "key": key,
                 "model_version": model_version,
                 "threshold": scores.threshold,
                 "rule": threshold_rule,

@@ -79,20 +79,21 @@ class _DropRoutineStates(logging.Filter):
         return not str(record.msg).startswith("Finished in state Completed")
 
 
-def _quiet_prefect() -> None:
+def quiet_prefect() -> None:
     """Keep routine per-task chatter off the terminal; progress, warnings and errors stay."""
     logging.getLogger("prefect.task_runs").addFilter(_DropRoutineStates())
     for name in ("prefect.server", "prefect._internal", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _settings(config: Path | None, data_dir: Path | None, inbox: Path | None) -> Settings:
+def build_settings(config: Path | None, data_dir: Path | None, inbox: Path | None) -> Settings:
+    """The command's settings (flags > environment > TOML > defaults), environment prepared."""
     settings = load_settings(config_file=config, data_dir=data_dir, inbox=inbox)
     _prepare_environment(settings)
     return settings
 
 
-def _run_flow(
+def run_flow(
     flow: Callable[..., IngestSummary], settings: Settings, config: Path | None, **params: object
 ) -> None:
     """Run an ingest-like flow in-process and print its summary.
@@ -102,7 +103,7 @@ def _run_flow(
     """
     from flows.nightly import NightFailedError
 
-    _quiet_prefect()
+    quiet_prefect()
     try:
         summary = flow(
             data_dir=settings.data_dir, inbox=settings.inbox, config_file=config, **params

@@ -15,9 +15,9 @@ from beatwatch.cli.common import (
     ConfigFile,
     DataDir,
     Inbox,
-    _quiet_prefect,
-    _settings,
     app,
+    build_settings,
+    quiet_prefect,
 )
 from beatwatch.settings import Settings
 
@@ -30,7 +30,7 @@ def serve(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = No
     on an interval if configured. Needs a Prefect server (`beatwatch server`, with
     PREFECT_API_URL pointing at it). Ctrl-C stops serving without pausing the schedules.
     """
-    settings = _settings(config, data_dir, inbox)
+    settings = build_settings(config, data_dir, inbox)
     from prefect import serve as prefect_serve
 
     from flows.deployments import deployments
@@ -50,7 +50,7 @@ def server(
     Then, in another shell: export PREFECT_API_URL=http://127.0.0.1:4200/api and run
     `beatwatch serve`.
     """
-    _settings(None, None, None)
+    build_settings(None, None, None)
     os.environ.setdefault("PREFECT_UI_API_URL", f"http://{host}:{port}/api")
     prefect = Path(sys.executable).with_name("prefect")
     os.execv(str(prefect), [str(prefect), "server", "start", "--host", host, "--port", str(port)])
@@ -69,10 +69,10 @@ def retrain(
     config: ConfigFile = None,
 ) -> None:
     """Run the retrain flow now, in this process (what the UI's `retrain` deployment runs)."""
-    settings = _settings(config, data_dir, None)
+    settings = build_settings(config, data_dir, None)
     from flows.retrain import retrain_flow
 
-    _quiet_prefect()
+    quiet_prefect()
     outcome = retrain_flow(
         epochs=epochs,
         learning_rate=learning_rate,
@@ -117,7 +117,7 @@ def promote(
     from beatwatch.registry import promote as promote_version
     from beatwatch.registry import record_decision
 
-    settings = _settings(None, data_dir, None)
+    settings = build_settings(None, data_dir, None)
 
     def change(con: object) -> None:
         promote_version(con, version)  # type: ignore[arg-type]
@@ -135,7 +135,7 @@ def rollback(data_dir: DataDir = None) -> None:
     """Make the previous champion the champion again."""
     from beatwatch.registry import rollback as roll_back
 
-    settings = _settings(None, data_dir, None)
+    settings = build_settings(None, data_dir, None)
     try:
         _change_champion(settings, roll_back)
     except LookupError as exc:

@@ -14,10 +14,10 @@ from beatwatch.cli.common import (
     DataDir,
     Inbox,
     NightDate,
-    _quiet_prefect,
-    _run_flow,
-    _settings,
     app,
+    build_settings,
+    quiet_prefect,
+    run_flow,
 )
 from beatwatch.settings import REPO_ROOT, Settings
 
@@ -31,7 +31,7 @@ def ingest(config: ConfigFile = None, data_dir: DataDir = None, inbox: Inbox = N
     """
     from flows.ingest import ingest_flow
 
-    _run_flow(ingest_flow, _settings(config, data_dir, inbox), config)
+    run_flow(ingest_flow, build_settings(config, data_dir, inbox), config)
 
 
 @app.command()
@@ -50,13 +50,13 @@ def nightly(
     from flows.nightly import nightly_flow
 
     run_date = None if date is None else date.date()
-    _run_flow(nightly_flow, _settings(config, data_dir, inbox), config, run_date=run_date)
+    run_flow(nightly_flow, build_settings(config, data_dir, inbox), config, run_date=run_date)
 
 
 @app.command()
 def report(date: NightDate = None, data_dir: DataDir = None) -> None:
     """Print a night's summary and the path of its HTML report (default: the latest night)."""
-    settings = _settings(None, data_dir, None)
+    settings = build_settings(None, data_dir, None)
     from warehouse import connect
 
     with connect(settings.warehouse_path, read_only=True) as con:
@@ -98,13 +98,13 @@ def demo(
     The recordings (5 minutes each, 360 Hz, leads MLII and V1) have realistic beats,
     some premature ventricular and atrial beats, and reference annotations.
     """
-    settings = _settings(None, data_dir, None)
+    settings = build_settings(None, data_dir, None)
     from beatwatch.sources import SyntheticSource
     from flows.nightly import nightly_flow
 
     written = SyntheticSource(records=records, seed=seed).deliver(settings.inbox)
     typer.echo(f"wrote {len(written)} files of {records} synthetic records to {settings.inbox}")
-    _quiet_prefect()
+    quiet_prefect()
     summary = nightly_flow(data_dir=settings.data_dir, inbox=settings.inbox)
     typer.echo("\n" + summary.render())
     typer.echo("\n" + _status_text(settings))
@@ -168,7 +168,7 @@ def fetch(
     Files arrive atomically (header last), identical files are left alone. Run
     `beatwatch ingest` afterwards, or let the nightly schedule pick them up.
     """
-    settings = _settings(None, data_dir, inbox)
+    settings = build_settings(None, data_dir, inbox)
     from beatwatch.sources import LocalFolderSource, PhysioNetSource, RecordingSource, SourceError
 
     names = tuple(r.strip() for r in records.split(",") if r.strip()) if records else None
@@ -220,7 +220,7 @@ def evaluate(
     version), the model in `model_versions`, and an HTML report (ROC curve, error
     histograms, example reconstructions) in <data dir>/reports/.
     """
-    settings = _settings(None, data_dir, None)
+    settings = build_settings(None, data_dir, None)
     from dataclasses import replace
 
     from beatwatch.evaluate import record_evaluation
@@ -252,7 +252,7 @@ def evaluate(
 @app.command()
 def status(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     """Show what the warehouse holds: recordings, annotations, recent runs, quarantine."""
-    settings = _settings(config, data_dir, None)
+    settings = build_settings(config, data_dir, None)
     typer.echo(_status_text(settings))
 
 
@@ -262,7 +262,7 @@ def sql(
     data_dir: DataDir = None,
 ) -> None:
     """Run one SQL query on the warehouse, read-only, and print the result."""
-    settings = _settings(None, data_dir, None)
+    settings = build_settings(None, data_dir, None)
     import duckdb
 
     from warehouse import connect
