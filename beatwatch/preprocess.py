@@ -303,12 +303,9 @@ class BeatFile:
     extra: int | None
 
 
-def preprocess_to_lake(
-    pending: PendingRecording, lake_dir: Path, cfg: PreprocessConfig
-) -> BeatFile:
-    """Read the recording's lead from the lake, derive its beats, write them to
-    ``<lake>/beats/<record>.parquet``."""
-
+def derive_beat_set(pending: PendingRecording, cfg: PreprocessConfig) -> BeatSet:
+    """Read the recording's lead (mV, at ``pending.fs_hz`` Hz) and reference annotations from
+    the lake and derive its beats (:func:`preprocess_recording`); nothing is written."""
     index = choose_lead(pending.leads, cfg.lead_preference)
     columns = pq.read_schema(pending.signal_path).names[1:]  # after 'sample'
     lead_mv = read_lead_mv(pending.signal_path, columns[index])
@@ -316,12 +313,16 @@ def preprocess_to_lake(
     if pending.annotation_path is not None:
         ann = pq.read_table(pending.annotation_path, columns=["sample", "symbol"])
         reference = (ann.column("sample").to_numpy(), np.asarray(ann.column("symbol").to_pylist()))
-    beat_set = preprocess_recording(
+    return preprocess_recording(
         pending.record, lead_mv, pending.leads[index], pending.fs_hz, reference, cfg
     )
+
+
+def write_beat_set(beat_set: BeatSet, lake_dir: Path) -> BeatFile:
+    """Write a beat set to ``<lake>/beats/<record>.parquet`` (atomically)."""
     path = write_parquet_atomic(
         beat_set.table,
-        lake_dir / "beats" / f"{pending.record}.parquet",
+        lake_dir / "beats" / f"{beat_set.record}.parquet",
         row_group_size=BEATS_PER_ROW_GROUP,
     )
     return BeatFile(
@@ -335,3 +336,4 @@ def preprocess_to_lake(
         missed=beat_set.missed,
         extra=beat_set.extra,
     )
+

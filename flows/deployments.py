@@ -25,7 +25,7 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
             schedules=[Cron(settings.schedule.nightly_cron, timezone=zone)],
             parameters=where,
             concurrency_limit=1,
-            description="Ingest -> validate -> preprocess -> score -> report, every night.",
+            description="Ingest -> validate -> preprocess + score -> report, every night.",
             tags=["beatwatch"],
         ),
         retrain_flow.to_deployment(

@@ -1,4 +1,8 @@
-"""The nightly flow: ingest -> validate -> preprocess -> train -> score -> report -> publish."""
+"""The nightly flow: ingest -> validate -> preprocess + score -> report -> publish.
+
+The champion scores each recording's beats as soon as preprocessing derives them; the score
+stage then scores what is left (everything, on the night that trains the first model).
+"""
 
 from __future__ import annotations
 
@@ -55,19 +59,27 @@ def run_night(settings: Settings, run_date: date | None) -> IngestSummary:
     open_night(settings, run_id, night_date, started_at)
 
     summary = ingest_inbox(settings, run_id, timer)  # ingest -> validate
-    with timer("preprocess"):  # denoise -> resample -> R peaks -> beat windows
-        beats = preprocess_records(pending_recordings(settings), settings, run_id)
-    summary.beat_files = [beat_file for _, beat_file in beats.done]
-    summary.preprocess_failed = beats.failed
-
     night = summary.scoring = ScoringSummary(run_date=night_date)
-    with timer("train"):  # only when there is no champion yet (retrains: the retrain flow)
-        scoring = champion_or_first_model(settings, night, run_id)
-    scored = []
+    with timer("train"):  # no training: one champion, loaded once, scores the whole night
+        scoring = champion_for_the_night(settings, night)
+    with timer("preprocess"):  # denoise -> resample -> R peaks -> beat windows -> scores
+        derived = preprocess_records(
+            pending_recordings(settings), settings, run_id, scoring, night_date
+        )
+    summary.beat_files = [d.beat_file for _, d in derived.done]
+    summary.preprocess_failed = derived.failed
+    scored = [d.scores for _, d in derived.done if d.scores is not None]
+
+    if scoring is None and night.error is None:
+        with timer("train"):  # only before the first champion (retrains: the retrain flow)
+            scoring = first_model(settings, night, run_id)
     if scoring is not None:
-        with timer("score"):  # one champion for every beat of the night
-            result = score_records(settings, scoring, run_id, night_date)
-        scored = [scores for _, scores in result.done]
+        with timer("score"):  # what preprocess did not score: all after a first model or a
+            # promotion, a re-run night's beats, retries of records whose scoring failed
+            result = score_records(
+                settings, scoring, run_id, night_date, scored_already={s.record for s in scored}
+            )
+        scored = sorted([*scored, *(s for _, s in result.done)], key=lambda s: s.record)
         night.model_version = scoring.version
         night.records_scored = len(scored)
         night.beats_scored = sum(s.beats_scored for s in scored)
@@ -82,31 +94,34 @@ def run_night(settings: Settings, run_date: date | None) -> IngestSummary:
     return summary
 
 
-def champion_or_first_model(
-    settings: Settings, night: ScoringSummary, run_id: str
-) -> ScoringModel | None:
-    """The champion; before there is one, train the first model on the lake's normal beats.
+def champion_for_the_night(settings: Settings, night: ScoringSummary) -> ScoringModel | None:
+    """The champion, which scores each beat set as soon as preprocessing derives it; None
+    before there is one, or if its file is missing or corrupt.
 
-    A champion whose file is missing or corrupt is never replaced silently: the night
-    records the error, scores nothing (its beats wait for the next night) and ends failed.
+    A bad champion file is never replaced silently: the night records the error
+    (``night.error``), scores nothing (its beats wait for the next night) and ends failed.
     """
-    log = get_run_logger()
     try:
-        scoring = load_champion(settings)
-        if scoring is None:
-            log.info("no champion yet: training the first model")
-            trained = train_model(
-                settings,
-                TrainingRequest(settings.training, note="first model, trained by the nightly flow"),
-                run_id,
-            )
-            night.model_trained = trained.version
-            scoring = load_champion(settings)
-        return scoring
+        return load_champion(settings)
     except ModelFileError as exc:
         night.error = f"{exc}; run `beatwatch rollback` or retrain, then re-run the night"
+    get_run_logger().error("scoring skipped: %s", night.error)
+    return None
+
+
+def first_model(settings: Settings, night: ScoringSummary, run_id: str) -> ScoringModel | None:
+    """Before there is a champion: train the first model on the lake's normal beats, which
+    becomes champion (None if the lake has no beats yet). It then scores every beat set."""
+    log = get_run_logger()
+    log.info("no champion yet: training the first model")
+    try:
+        trained = train_model(
+            settings,
+            TrainingRequest(settings.training, note="first model, trained by the nightly flow"),
+            run_id,
+        )
     except NothingToTrainError:
         log.info("no beats in the lake yet: nothing to train on or score")
         return None
-    log.error("scoring skipped: %s", night.error)
-    return None
+    night.model_trained = trained.version
+    return champion_for_the_night(settings, night)

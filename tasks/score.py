@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -53,49 +57,87 @@ def train_model(settings: Settings, request: TrainingRequest, run_id: str) -> Mo
     return mv
 
 
+@dataclass(frozen=True)
+class ScoreWriter:
+    """Scores one record's beat table with the night's champion and stores the scores (one
+    transaction, :func:`warehouse.writes.insert_record_scores`). Threads may share it: its
+    writes go through ``con`` one at a time, under ``write_lock``."""
+
+    settings: Settings
+    scoring: ScoringModel
+    run_id: str
+    run_date: date
+    con: duckdb.DuckDBPyConnection
+    write_lock: threading.Lock
+
+    def __call__(self, record: str, beats: pa.Table, *, workers: int = 1) -> RecordScores:
+        """``beats``: the record's whole beat table; ``workers``: its batches at once."""
+        scores = score_beat_table(
+            record,
+            beats,
+            self.scoring,
+            top_n=self.settings.scoring.top_per_record,
+            workers=workers,
+        )
+        with self.write_lock:
+            writes.insert_record_scores(
+                self.con,
+                scores,
+                model_version=self.scoring.version,
+                threshold_rule=self.scoring.threshold_rule,
+                run_id=self.run_id,
+                run_date=self.run_date,
+            )
+        return scores
+
+
+def passes_at_once(records: int, records_at_once: int = 2) -> tuple[int, int]:
+    """(records, batches per record) scored side by side, for ``records`` to score.
+
+    Torch runs one intra-op thread per forward pass (:func:`torch_threads`), and passes run
+    side by side instead: two records at a time, or, for a single record (a 24-hour
+    recording), two of its batches at a time. The model's layers are small: on 2 cores this
+    scored MIT-BIH 1.5x faster than one two-threaded pass at a time, and a 24-hour
+    recording 1.3x faster.
+    """
+    at_once = max(1, min(records_at_once, records))
+    return at_once, max(1, 2 // at_once)
+
+
 @task(name="score-records", cache_policy=NO_CACHE, **DB_RETRIES)
 def score_records(
-    settings: Settings, scoring: ScoringModel, run_id: str, run_date: date
+    settings: Settings,
+    scoring: ScoringModel,
+    run_id: str,
+    run_date: date,
+    scored_already: Collection[str] = (),
 ) -> BatchResult[tuple[str, Path], RecordScores]:
-    """Score the beat sets the champion has not scored yet; one transaction per record.
+    """Score the beat sets the champion has not scored yet, but for ``scored_already``
+    (records the night scored as their beats were derived); one transaction per record.
 
-    Torch runs one intra-op thread per forward pass, and passes run side by side instead:
-    two records at a time (one's Parquet read and warehouse write overlap the other's
-    model), or, for a single record (a 24-hour recording), two of its batches at a time.
-    The model's layers are small: on 2 cores this scored MIT-BIH 1.5x faster than one
-    two-threaded pass at a time, and a 24-hour recording 1.3x faster. Writes share one
-    connection (opening the file per record cost more than the scoring), one at a time.
+    Two records at a time (:func:`passes_at_once`): one's Parquet read and warehouse write
+    overlap the other's model. Writes share one connection (opening the file per record cost
+    more than the scoring), one at a time.
     """
     log = get_run_logger()
-    write_lock = threading.Lock()
 
     def progress(done: int, total: int, record: str, outcome: str) -> None:
         log.info("score %d/%d %s: %s", done, total, record, outcome)
 
     with connect(settings.work_db_path) as con, torch_threads(1):
-        pending = writes.pending_scoring(con, model_version=scoring.version, run_date=run_date)
-        records_at_once = min(2, len(pending))
-        batches_at_once = 2 // max(1, records_at_once)
+        pending = [
+            (record, path)
+            for record, path in writes.pending_scoring(
+                con, model_version=scoring.version, run_date=run_date
+            )
+            if record not in scored_already
+        ]
+        records_at_once, batches_at_once = passes_at_once(len(pending))
+        store = ScoreWriter(settings, scoring, run_id, run_date, con, threading.Lock())
 
         def score_one(item: tuple[str, Path]) -> RecordScores:
             record, path = item
-            scores = score_beat_table(
-                record,
-                pq.read_table(path),
-                scoring,
-                top_n=settings.scoring.top_per_record,
-                workers=batches_at_once,
-            )
-            with write_lock:
-                writes.insert_record_scores(
-                    con,
-                    scores,
-                    model_version=scoring.version,
-                    threshold_rule=scoring.threshold_rule,
-                    run_id=run_id,
-                    run_date=run_date,
-                )
-            return scores
+            return store(record, pq.read_table(path), workers=batches_at_once)
 
         return map_isolated(
             score_one,
@@ -103,5 +145,9 @@ def score_records(
             name=lambda item: item[0],
             workers=records_at_once,
             progress=progress,
-            describe=lambda s: f"{s.beats_flagged} of {s.beats_scored} beats flagged",
+            describe=describe_scores,
         )
+
+
+def describe_scores(scores: RecordScores) -> str:
+    return f"{scores.beats_flagged} of {scores.beats_scored} beats flagged"

@@ -8,10 +8,14 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
+import tasks.score
+from beatwatch.registry import champion
+from beatwatch.scoring import load_scoring_model, score_beat_table
 from flows.nightly import NightFailedError, nightly_flow
 
 FAST = "[training]\nepochs = 2\nmax_train_beats = 2000\n"
@@ -143,3 +147,95 @@ def test_an_empty_first_night_trains_nothing_and_does_not_fail(tmp_path: Path) -
     assert summary.scoring.model_version is None
     assert summary.scoring.error is None
     assert summary.scoring.report.is_file()
+
+
+def _scores(data: Path, record: str, day: date) -> list[tuple]:
+    return _rows(
+        data,
+        "select beat_index, score, recon_error, relative_score, flagged from beat_scores"
+        " where record = ? and run_date = ? order by beat_index",
+        record,
+        day,
+    )
+
+
+def test_a_new_recording_is_scored_as_its_beats_are_derived_exactly_as_from_the_lake(
+    night_setup, make_record
+) -> None:
+    data, run = night_setup
+    run(DAY_1)  # trains the first model, which scores the lake's beat files
+    inbox = data.parent / "inbox"
+    make_record(inbox, "r9", seed=9, pvc_rate=0.1, duration_s=90.0)
+    night = run(DAY_2)  # the champion scores r9 straight from preprocessing
+    assert night.scoring.records_scored == 1
+    assert night.scoring.failed == []
+    stored = _scores(data, "r9", DAY_2)
+    assert len(stored) == night.scoring.beats_scored > 50
+
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        scoring = load_scoring_model(champion(con))
+        (beats_path,) = con.execute(
+            "select beats_path from beat_sets where record = 'r9'"
+        ).fetchone()
+    from_lake = score_beat_table("r9", pq.read_table(beats_path), scoring)
+    table = from_lake.table
+    assert stored == list(
+        zip(
+            *(
+                table.column(c).to_pylist()
+                for c in ("beat_index", "score", "recon_error", "relative_score", "flagged")
+            ),
+            strict=True,
+        )
+    )
+
+
+def test_a_record_whose_scoring_fails_in_preprocess_is_scored_again_by_the_score_stage(
+    night_setup, make_record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, run = night_setup
+    run(DAY_1)
+    make_record(data.parent / "inbox", "r9", seed=9, duration_s=90.0)
+    calls: list[str] = []
+    real = tasks.score.score_beat_table
+
+    def fails_once(record, *args, **kwargs):
+        calls.append(record)
+        if record == "r9" and calls.count("r9") == 1:
+            raise RuntimeError("out of memory (simulated)")
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(tasks.score, "score_beat_table", fails_once)
+    night = run(DAY_2)
+    assert calls == ["r9", "r9"]  # preprocess's attempt, then the score stage's
+    assert night.scoring.failed == []
+    assert night.scoring.records_scored == 1
+    assert len(_scores(data, "r9", DAY_2)) == night.scoring.beats_scored > 50
+
+
+def test_a_record_that_cannot_be_scored_keeps_its_beats_and_waits_for_the_next_night(
+    night_setup, make_record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, run = night_setup
+    run(DAY_1)
+    make_record(data.parent / "inbox", "r9", seed=9, duration_s=90.0)
+    real = tasks.score.score_beat_table
+
+    def fails_for_r9(record, *args, **kwargs):
+        if record == "r9":
+            raise RuntimeError("out of memory (simulated)")
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(tasks.score, "score_beat_table", fails_for_r9)
+    night = run(DAY_2)
+    assert night.scoring.failed == [("r9", "RuntimeError: out of memory (simulated)")]
+    assert night.scoring.records_scored == 0
+    assert _rows(data, "select count(*) from beat_sets where record = 'r9'") == [(1,)]
+    assert _rows(data, "select records_failed from nightly_runs where run_date = ?", DAY_2) == [
+        (1,)
+    ]
+
+    monkeypatch.setattr(tasks.score, "score_beat_table", real)
+    day_3 = date(2026, 11, 22)
+    assert run(day_3).scoring.records_scored == 1  # the next night scores it
+    assert len(_scores(data, "r9", day_3)) > 50
