@@ -146,6 +146,9 @@ class StagedRecording:
     """Metadata for the ``recordings`` row (leads, units, gains, comments, ...)."""
     signal_file: Path
     annotation_file: Path | None
+    annotations: pd.DataFrame | None
+    """One row per reference annotation (``beatwatch.validation.annotation_frame``), made
+    while staging, on the staging threads; None without an annotation file."""
     n_annotations: int
 
 
@@ -184,6 +187,11 @@ def stage_recording(delivery: RecordDelivery, staging_dir: Path) -> StagedRecord
         header=header,
         signal_file=signal_file,
         annotation_file=annotation_file,
+        annotations=None
+        if rec.annotations is None
+        else annotation_frame(
+            rec.name, rec.annotations.sample, rec.annotations.symbol, rec.n_samples
+        ),
         n_annotations=0 if rec.annotations is None else len(rec.annotations),
     )
 
@@ -243,7 +251,7 @@ def validate_all(
         "recording": pd.concat([s.facts for s in staged], ignore_index=True),
         "signal": pd.concat([s.profile for s in staged], ignore_index=True),
         "annotations": pd.concat(
-            [_annotation_frame(s) for s in staged if s.annotation_file is not None]
+            [s.annotations for s in staged if s.annotations is not None]
             or [annotation_frame("", np.zeros(0, np.int64), np.zeros(0, str), 0)],
             ignore_index=True,
         ),
@@ -255,15 +263,6 @@ def validate_all(
         ).items():
             outcomes[record].extend(results)
     return outcomes
-
-
-def _annotation_frame(staged: StagedRecording) -> pd.DataFrame:
-    assert staged.annotation_file is not None
-    table = pd.read_parquet(staged.annotation_file, columns=["sample", "symbol"])
-    n_samples = int(staged.header["n_samples"])  # type: ignore[call-overload]
-    return annotation_frame(
-        staged.delivery.name, table["sample"].to_numpy(), table["symbol"].to_numpy(), n_samples
-    )
 
 
 def validation_rejection(

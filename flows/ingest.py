@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from beatwatch.heap import freeze_imports
 from beatwatch.settings import Settings, load_settings
 from beatwatch.summary import IngestSummary, StageTimer
 from tasks.ingest import (
@@ -31,6 +32,7 @@ def ingest_flow(
     data_dir: Path | None = None, inbox: Path | None = None, config_file: Path | None = None
 ) -> IngestSummary:
     """Ingest every new WFDB record in the inbox into the Parquet lake and the warehouse."""
+    freeze_imports()  # full garbage collections skip what the imports made
     settings = load_settings(config_file=config_file, data_dir=data_dir, inbox=inbox)
     timer = StageTimer()
     with run_lock(settings.state_dir):  # one run writes and publishes at a time

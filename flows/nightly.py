@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 
+from beatwatch.heap import freeze_imports
 from beatwatch.registry import ModelFileError
 from beatwatch.retrain import TrainingRequest
 from beatwatch.scoring import NothingToTrainError, ScoringModel
@@ -41,6 +42,7 @@ def nightly_flow(
     ``run_date`` names the night (default: today in ``schedule.timezone``); running a night
     again replaces its earlier results.
     """
+    freeze_imports()  # full garbage collections skip what the imports made
     settings = load_settings(config_file=config_file, data_dir=data_dir, inbox=inbox)
     with run_lock(settings.state_dir):  # one run writes and publishes at a time
         summary = run_night(settings, run_date)
