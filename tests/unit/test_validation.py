@@ -130,3 +130,26 @@ def test_data_docs_are_built(runner: SuiteRunner) -> None:
     index = runner.build_data_docs()
     assert index.name == "index.html"
     assert index.is_file()
+
+
+def test_data_docs_render_each_run_once_and_index_every_run(tmp_path: Path) -> None:
+    runner = SuiteRunner(tmp_path)
+    first_index = runner.build_data_docs()
+    runner.validate("recording", _facts(), _params(), run_name="night-1")
+    runner.build_data_docs()
+    site = first_index.parent
+    (first,) = site.glob("validations/recording/night-1/**/*.html")
+    rendered_at = first.stat().st_mtime_ns
+
+    runner.validate("recording", _facts(record="q"), _params(), run_name="night-2")
+    index = runner.build_data_docs()
+    (second,) = site.glob("validations/recording/night-2/**/*.html")
+    assert first.stat().st_mtime_ns == rendered_at  # the earlier night's page, not rebuilt
+    page = index.read_text(encoding="utf-8")
+    assert "night-1" in page
+    assert "night-2" in page
+    assert {p.name for p in site.glob("expectations/*.html")} == {
+        "recording.html",
+        "signal.html",
+        "annotations.html",
+    }
