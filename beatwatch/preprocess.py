@@ -336,4 +336,3 @@ def write_beat_set(beat_set: BeatSet, lake_dir: Path) -> BeatFile:
         missed=beat_set.missed,
         extra=beat_set.extra,
     )
-
