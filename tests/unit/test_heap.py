@@ -24,10 +24,10 @@ def test_existing_objects_are_frozen_once_and_later_garbage_is_still_collected()
     freeze_imports.cache_clear()
     before = _cycle()  # garbage that exists when the first call freezes
     frozen = freeze_imports()
-    assert frozen == gc.get_freeze_count() > 1000  # this process's imports, at least
+    assert frozen > 1000  # this process's imports, at least
 
     later = _cycle()  # a night's garbage, made after the freeze
-    assert freeze_imports() == frozen  # a second night in the process freezes nothing more
+    freeze_imports()  # a second night in the same process: must not freeze it
     gc.collect()
     assert later() is None
     assert before() is not None  # it was frozen with everything else: kept, by design
