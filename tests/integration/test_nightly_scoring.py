@@ -149,6 +149,15 @@ def test_an_empty_first_night_trains_nothing_and_does_not_fail(tmp_path: Path) -
     assert summary.scoring.report.is_file()
 
 
+@pytest.fixture
+def first_night_then_r9(night_setup, make_record):
+    """The first night has run (it trained the champion); a new recording, r9, has arrived."""
+    data, run = night_setup
+    run(DAY_1)
+    make_record(data.parent / "inbox", "r9", seed=9, pvc_rate=0.1, duration_s=90.0)
+    return data, run
+
+
 def _scores(data: Path, record: str, day: date) -> list[tuple]:
     return _rows(
         data,
@@ -160,12 +169,9 @@ def _scores(data: Path, record: str, day: date) -> list[tuple]:
 
 
 def test_a_new_recording_is_scored_as_its_beats_are_derived_exactly_as_from_the_lake(
-    night_setup, make_record
+    first_night_then_r9,
 ) -> None:
-    data, run = night_setup
-    run(DAY_1)  # trains the first model, which scores the lake's beat files
-    inbox = data.parent / "inbox"
-    make_record(inbox, "r9", seed=9, pvc_rate=0.1, duration_s=90.0)
+    data, run = first_night_then_r9
     night = run(DAY_2)  # the champion scores r9 straight from preprocessing
     assert night.scoring.records_scored == 1
     assert night.scoring.failed == []
@@ -190,22 +196,27 @@ def test_a_new_recording_is_scored_as_its_beats_are_derived_exactly_as_from_the_
     )
 
 
-def test_a_record_whose_scoring_fails_in_preprocess_is_scored_again_by_the_score_stage(
-    night_setup, make_record, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data, run = night_setup
-    run(DAY_1)
-    make_record(data.parent / "inbox", "r9", seed=9, duration_s=90.0)
+def _scoring_fails(monkeypatch: pytest.MonkeyPatch, record: str, *, times: int) -> list[str]:
+    """Make scoring ``record`` raise the first ``times`` times it is tried; returns the
+    records scoring is tried on, in order."""
     calls: list[str] = []
     real = tasks.score.score_beat_table
 
-    def fails_once(record, *args, **kwargs):
-        calls.append(record)
-        if record == "r9" and calls.count("r9") == 1:
+    def scorer(name: str, *args, **kwargs):
+        calls.append(name)
+        if name == record and calls.count(name) <= times:
             raise RuntimeError("out of memory (simulated)")
-        return real(record, *args, **kwargs)
+        return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(tasks.score, "score_beat_table", fails_once)
+    monkeypatch.setattr(tasks.score, "score_beat_table", scorer)
+    return calls
+
+
+def test_a_record_whose_scoring_fails_in_preprocess_is_scored_again_by_the_score_stage(
+    first_night_then_r9, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, run = first_night_then_r9
+    calls = _scoring_fails(monkeypatch, "r9", times=1)
     night = run(DAY_2)
     assert calls == ["r9", "r9"]  # preprocess's attempt, then the score stage's
     assert night.scoring.failed == []
@@ -214,19 +225,10 @@ def test_a_record_whose_scoring_fails_in_preprocess_is_scored_again_by_the_score
 
 
 def test_a_record_that_cannot_be_scored_keeps_its_beats_and_waits_for_the_next_night(
-    night_setup, make_record, monkeypatch: pytest.MonkeyPatch
+    first_night_then_r9, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data, run = night_setup
-    run(DAY_1)
-    make_record(data.parent / "inbox", "r9", seed=9, duration_s=90.0)
-    real = tasks.score.score_beat_table
-
-    def fails_for_r9(record, *args, **kwargs):
-        if record == "r9":
-            raise RuntimeError("out of memory (simulated)")
-        return real(record, *args, **kwargs)
-
-    monkeypatch.setattr(tasks.score, "score_beat_table", fails_for_r9)
+    data, run = first_night_then_r9
+    _scoring_fails(monkeypatch, "r9", times=2)  # in preprocess, then in the score stage
     night = run(DAY_2)
     assert night.scoring.failed == [("r9", "RuntimeError: out of memory (simulated)")]
     assert night.scoring.records_scored == 0
@@ -235,7 +237,7 @@ def test_a_record_that_cannot_be_scored_keeps_its_beats_and_waits_for_the_next_n
         (1,)
     ]
 
-    monkeypatch.setattr(tasks.score, "score_beat_table", real)
+    monkeypatch.undo()  # scoring works again
     day_3 = date(2026, 11, 22)
     assert run(day_3).scoring.records_scored == 1  # the next night scores it
     assert len(_scores(data, "r9", day_3)) > 50
