@@ -42,15 +42,26 @@ def _mpl(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _label(ax: Axes, title: str, xlabel: str, ylabel: str, *, title_loc: str = "center") -> None:
-    """A panel's title (8 pt) and axis labels and ticks (7 pt; at most 5 per axis: small
-    panels read as well, and each tick is several artists to draw)."""
-    ax.set_title(_mpl(title), fontsize=8, loc=title_loc)
-    ax.set_xlabel(xlabel, fontsize=7)
-    ax.set_ylabel(ylabel, fontsize=7)
+def _label(ax: Axes, title: str, *, title_loc: str = "center") -> None:
+    """A panel's title (8 pt) and ticks (7 pt; at most 5 per axis: small panels read as
+    well, and each tick is several artists to draw). The title sits at the panel's top: no
+    tick labels are drawn there, and placing it automatically measured every tick label of
+    the panel again at each drawing."""
+    ax.set_title(_mpl(title), fontsize=8, loc=title_loc, y=1.0)
     ax.tick_params(labelsize=7)
     ax.xaxis.set_major_locator(MaxNLocator(4))
     ax.yaxis.set_major_locator(MaxNLocator(4))
+
+
+def _axis_labels(axes: Sequence[Axes], ncols: int, xlabel: str, ylabel: str) -> None:
+    """Axis labels (7 pt) on the outer panels of a grid only: ``xlabel`` under each panel
+    with none below it, ``ylabel`` left of each row's first panel. Repeated on every panel
+    they said the same thing many times over and were a sixth of the drawing time."""
+    for i, ax in enumerate(axes):
+        if i + ncols >= len(axes):
+            ax.set_xlabel(xlabel, fontsize=7)
+        if i % ncols == 0:
+            ax.set_ylabel(ylabel, fontsize=7)
 
 
 _MARGINS_IN = {"left": 0.7, "right": 0.2, "bottom": 0.55}  # around the panels, inches
@@ -109,7 +120,8 @@ def _legend_above(fig: Figure, ax: Axes) -> None:
 
 def over_time_figure(records: Sequence[RecordNight]) -> Figure:
     """Score against time into the recording (min), one panel per record."""
-    fig, axes = _grid(len(records), 3, (4.2, 2.5), hspace=0.75, title_in=0.3)
+    ncols = 3
+    fig, axes = _grid(len(records), ncols, (4.2, 2.5), hspace=0.75, title_in=0.3)
     for ax, r in zip(axes, records, strict=True):
         keep = np.isfinite(r.score) & np.isfinite(r.time_s)
         minutes = r.time_s[keep] / 60.0
@@ -142,16 +154,16 @@ def over_time_figure(records: Sequence[RecordNight]) -> Figure:
             ax,
             f"{r.record}: {r.beats_flagged}/{r.beats_scored} flagged "
             f"({percent(r.share_flagged)} %)",
-            "time into recording (min)",
-            "score (SD of normal beats)",
         )
+    _axis_labels(axes, ncols, "time into recording (min)", "score (SD of normal beats)")
     _legend_above(fig, axes[0])
     return fig
 
 
 def top_beats_figure(beats: Sequence[TopBeat]) -> Figure:
     """Each beat window (solid) over its reconstruction (dashed), x in ms from the R peak."""
-    fig, axes = _grid(len(beats), 4, (2.9, 2.5), hspace=0.9, title_in=0.6)
+    ncols = 4
+    fig, axes = _grid(len(beats), ncols, (2.9, 2.5), hspace=0.9, title_in=0.6)
     for ax, b in zip(axes, beats, strict=True):
         t_ms = (np.arange(b.window.size) - b.r_index) / b.window_fs_hz * 1000.0
         ax.plot(t_ms, b.window, lw=1.1, c="tab:blue", label="beat")
@@ -161,9 +173,8 @@ def top_beats_figure(beats: Sequence[TopBeat]) -> Figure:
             ax,
             f"{b.record} at {clock(b.time_s)}\nscore {b.score:.3g}, "
             f"{b.relative_score:.1f}× median\nref: {b.ref_symbol or DASH}",
-            "time from R peak (ms)",
-            "amplitude (norm. units)",
         )
+    _axis_labels(axes, ncols, "time from R peak (ms)", "amplitude (norm. units)")
     _legend_above(fig, axes[0])
     return fig
 
@@ -178,8 +189,7 @@ def strips_figure(beats: Sequence[TopBeat]) -> Figure:
         _label(
             ax,
             f"{b.record}, beat {b.beat_index} at {clock(b.time_s)} (ref: {b.ref_symbol or DASH})",
-            "time into recording (s)",
-            "mV",
             title_loc="left",
         )
+    _axis_labels(axes, 1, "time into recording (s)", "mV")
     return fig
