@@ -17,6 +17,7 @@ import argparse
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -71,10 +72,7 @@ def main() -> None:
             table = beat_set.table.set_column(
                 0, "record", pa.array([name] * beat_set.table.num_rows, pa.string())
             )
-            beat_file = write_beat_set(
-                type(beat_set)(name, "MLII", table, beat_set.n_detected, None, None, None, None),
-                work / "lake",
-            )
+            beat_file = write_beat_set(replace(beat_set, record=name, table=table), work / "lake")
             n = table.num_rows
             scores = pa.Table.from_pydict(
                 {
