@@ -21,7 +21,7 @@ Raw scores are stored, so a stricter threshold can be applied later in SQL witho
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -307,6 +307,9 @@ class TopAnomaly:
     time_s: float
     """R peak, seconds from the recording's start."""
     score: float
+    window_mv: np.ndarray = field(compare=False)
+    """The beat's window as scored (float32 mV at the model's rate), kept for the night's
+    report, which would otherwise read a row group of the beat file again to draw it."""
 
 
 @dataclass(frozen=True)
@@ -373,7 +376,9 @@ def score_beat_table(
     top_index = candidates[np.argsort(-parts.score[candidates], kind="stable")[:top_n]]
     time_s = table.column("time_s").to_numpy()
     beat_index = table.column("beat_index").to_numpy()
+    windows = beat_windows(table.take(top_index))
     top = tuple(
-        TopAnomaly(int(beat_index[i]), float(time_s[i]), float(parts.score[i])) for i in top_index
+        TopAnomaly(int(beat_index[i]), float(time_s[i]), float(parts.score[i]), window)
+        for i, window in zip(top_index, windows, strict=True)
     )
     return RecordScores(record, scores, scoring.threshold, mean_hr, top)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -20,7 +20,7 @@ from beatwatch.night_report import (
     render_night_report,
 )
 from beatwatch.preprocess import read_lead_mv
-from beatwatch.scoring import RecordScores, ScoringModel, beat_windows
+from beatwatch.scoring import RecordScores, ScoringModel
 from beatwatch.settings import Settings
 from beatwatch.summary import IngestSummary
 from warehouse import connect
@@ -45,8 +45,8 @@ def record_night(scores: RecordScores, rule: str | None) -> RecordNight:
 def top_beats(
     settings: Settings, scored: list[RecordScores], scoring: ScoringModel
 ) -> list[TopBeat]:
-    """The night's highest-scoring flagged beats, each with its window, reconstruction and
-    a strip of the recording around it."""
+    """The night's highest-scoring flagged beats, each with its window (as scored), the
+    model's reconstruction of it and a strip of the recording around it."""
     ranked = sorted(
         ((s, t) for s in scored for t in s.top), key=lambda pair: pair[1].score, reverse=True
     )[: settings.scoring.top_beats]
@@ -55,38 +55,38 @@ def top_beats(
     window = settings.preprocess.config().window
     with connect(settings.work_db_path) as con:
         where = {
-            record: (Path(beats), Path(signal), fs, lead)
-            for record, beats, signal, fs, lead in con.execute(
-                "select b.record, b.beats_path, r.signal_path, r.fs_hz, b.lead"
+            record: (Path(signal), fs, lead)
+            for record, signal, fs, lead in con.execute(
+                "select b.record, r.signal_path, r.fs_hz, b.lead"
                 " from beat_sets b join recordings r using (record)"
             ).fetchall()
         }
+    # one forward pass for all: each pass is padded to 64 beats (inference._padded)
+    normalised, reconstruction = reconstruct(
+        scoring.model, np.stack([top.window_mv for _, top in ranked])
+    )
     beats: list[TopBeat] = []
-    for scores, top in ranked:
-        beats_path, signal_path, fs_hz, lead = where[scores.record]
-        table = pq.read_table(beats_path, filters=[("beat_index", "=", top.beat_index)])
-        row_scores = scores.table.filter(pc.equal(scores.table["beat_index"], top.beat_index))
-        normalised, reconstruction = reconstruct(scoring.model, beat_windows(table))
-        r_sample = int(table.column("r_sample")[0].as_py())
+    for i, (scores, top) in enumerate(ranked):
+        signal_path, fs_hz, lead = where[scores.record]
+        row = scores.table.filter(pc.equal(scores.table["beat_index"], top.beat_index))
+        r_sample = int(row.column("r_sample")[0].as_py())
         half = round(settings.scoring.strip_s * fs_hz / 2)
         start = max(0, r_sample - half)
-        strip_mv = read_lead_mv(signal_path, lead, start, r_sample + half)
-        symbol = table.column("ref_symbol")[0].as_py()
         beats.append(
             TopBeat(
                 record=scores.record,
                 beat_index=top.beat_index,
                 time_s=top.time_s,
                 score=top.score,
-                relative_score=float(row_scores.column("relative_score")[0].as_py()),
-                window=normalised[0],
-                reconstruction=reconstruction[0],
+                relative_score=float(row.column("relative_score")[0].as_py()),
+                window=normalised[i],
+                reconstruction=reconstruction[i],
                 window_fs_hz=window.fs_hz,
                 r_index=window.n_before,
-                strip_mv=strip_mv,
+                strip_mv=read_lead_mv(signal_path, lead, start, r_sample + half),
                 strip_start_s=start / fs_hz,
                 strip_fs_hz=fs_hz,
-                ref_symbol=symbol,
+                ref_symbol=row.column("ref_symbol")[0].as_py(),
             )
         )
     return beats

@@ -8,15 +8,20 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 import tasks.score
+from beatwatch.inference import reconstruct
+from beatwatch.preprocess import read_lead_mv
 from beatwatch.registry import champion
-from beatwatch.scoring import load_scoring_model, score_beat_table
+from beatwatch.scoring import beat_windows, load_scoring_model, score_beat_table
+from beatwatch.settings import load_settings
 from flows.nightly import NightFailedError, nightly_flow
+from tasks.report import top_beats
 
 FAST = "[training]\nepochs = 2\nmax_train_beats = 2000\n"
 DAY_1, DAY_2 = date(2026, 11, 20), date(2026, 11, 21)
@@ -241,3 +246,39 @@ def test_a_record_that_cannot_be_scored_keeps_its_beats_and_waits_for_the_next_n
     day_3 = date(2026, 11, 22)
     assert run(day_3).scoring.records_scored == 1  # the next night scores it
     assert len(_scores(data, "r9", day_3)) > 50
+
+
+def test_the_reports_top_beats_are_drawn_as_scored_with_their_strips(
+    night_setup, tmp_path: Path
+) -> None:
+    data, run = night_setup
+    run(DAY_1)
+    settings = load_settings(config_file=tmp_path / "fast.toml", data_dir=data)
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        scoring = load_scoring_model(champion(con))
+        sets = con.execute(
+            "select b.record, b.beats_path, r.signal_path, r.fs_hz, b.lead"
+            " from beat_sets b join recordings r using (record)"
+        ).fetchall()
+    beat_files = {record: pq.read_table(path) for record, path, *_ in sets}
+    lead_of = {record: (Path(signal), fs, lead) for record, _, signal, fs, lead in sets}
+    scored = [score_beat_table(r, table, scoring) for r, table in sorted(beat_files.items())]
+
+    drawn = top_beats(settings, scored, scoring)
+
+    assert 0 < len(drawn) <= settings.scoring.top_beats
+    every_top = sorted((t.score for s in scored for t in s.top), reverse=True)
+    assert [b.score for b in drawn] == every_top[: len(drawn)]
+    for beat in drawn:  # as if read from the lake, one by one
+        row = beat_files[beat.record].slice(beat.beat_index, 1)
+        normalised, reconstruction = reconstruct(scoring.model, beat_windows(row))
+        np.testing.assert_array_equal(beat.window, normalised[0])
+        np.testing.assert_allclose(beat.reconstruction, reconstruction[0], rtol=0, atol=1e-5)
+        signal, fs_hz, lead = lead_of[beat.record]
+        r_sample = row.column("r_sample")[0].as_py()
+        half = round(settings.scoring.strip_s * fs_hz / 2)
+        start = max(0, r_sample - half)
+        strip = read_lead_mv(signal, lead, start, r_sample + half)
+        np.testing.assert_array_equal(beat.strip_mv, strip)
+        assert beat.strip_start_s == start / fs_hz
+        assert beat.ref_symbol == row.column("ref_symbol")[0].as_py()

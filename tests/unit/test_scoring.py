@@ -395,10 +395,12 @@ def test_top_anomalies_are_the_highest_scoring_flagged_beats(
     assert top_scores == sorted(top_scores, reverse=True)
     np.testing.assert_allclose(top_scores, np.sort(scores[flagged])[::-1][:3])
     time_s = _column(labelled, "time_s")
+    windows = beat_windows(labelled)
     for top in result.top:
         assert flagged[top.beat_index]
         assert top.time_s == time_s[top.beat_index]
         assert top.score == scores[top.beat_index]
+        np.testing.assert_array_equal(top.window_mv, windows[top.beat_index])  # for the report
     every = score_beat_table("a", labelled, fitted.scoring, top_n=10_000).top
     assert len(every) == result.beats_flagged
     above_all = dataclasses.replace(fitted.scoring, threshold=float(scores.max()) + 1.0)
