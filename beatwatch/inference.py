@@ -204,10 +204,14 @@ def split_phases(model: nn.Module) -> nn.Module:
     """A copy of ``model`` with every transposed convolution that
     :class:`PhaseConvTranspose1d` can compute replaced by it (the model itself untouched)."""
     split = copy.deepcopy(model)
-    for parent in split.modules():
-        for name, child in parent.named_children():
-            if isinstance(child, nn.ConvTranspose1d) and _splittable(child):
-                setattr(parent, name, PhaseConvTranspose1d(child))
+    layers = [
+        (parent, name, child)
+        for parent in split.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, nn.ConvTranspose1d) and _splittable(child)
+    ]
+    for parent, name, child in layers:  # replaced after the walk, not during it
+        setattr(parent, name, PhaseConvTranspose1d(child))
     return split
 
 
