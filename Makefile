@@ -12,7 +12,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test test-all chromium lint format bench bench-ingest bench-rpeaks clean
+.PHONY: demo test test-all chromium lint format bench bench-ingest bench-model bench-rpeaks clean
 
 demo: $(STAMP)
 	$(BIN)/beatwatch demo
@@ -48,6 +48,9 @@ bench: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+
+bench-model: $(STAMP)
+	$(BIN)/python benchmarks/model.py
 
 bench-rpeaks: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

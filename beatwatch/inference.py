@@ -75,7 +75,9 @@ class InferenceModel(nn.Module):
     later torch cannot trace, the eager module is used, only slower.
     """
 
-    def __init__(self, model: nn.Module, window_samples: int) -> None:
+    def __init__(self, model: nn.Module, window_samples: int, *, split: bool = True) -> None:
+        """``split``: rewrite the transposed convolutions first (False: as they are, to
+        measure the difference, ``benchmarks/model.py``)."""
         super().__init__()
         was_training = model.training
         model.eval()
@@ -86,7 +88,7 @@ class InferenceModel(nn.Module):
                 # trace's own check (a second trace, compared) cost 0.8 s a night; the check
                 # below compares what will actually score, the optimised graph, instead
                 traced = torch.jit.trace(
-                    _Reconstruction(split_phases(model)).eval(),
+                    _Reconstruction(split_phases(model) if split else model).eval(),
                     torch.zeros(_PAD_ROWS, 1, window_samples),
                     check_trace=False,
                 )
@@ -133,8 +135,9 @@ class PhaseConvTranspose1d(nn.Module):
     ``s`` x the output channels (a block per phase, the other phases' taps zero) computes all
     phases at once, and interleaving the blocks gives the output. The frozen graph runs the
     transposed layers through a generic path with extra copies; as ordinary convolutions
-    they go to oneDNN's direct kernels: the whole model ran 8 % faster on one thread (29 us
-    vs 32 us a beat), for 25 % more multiplications (the zero taps).
+    they go to oneDNN's direct kernels: the whole model ran 8 % faster on one thread (28.0
+    vs 30.6 us a beat, ``benchmarks/model.py``), for 25 % more multiplications (the zero
+    taps).
 
     Only for the layers :func:`split_phases` accepts (no groups, dilation or output padding;
     an output exactly ``s`` x the input's length; taps spread evenly around each output).

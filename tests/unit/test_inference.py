@@ -58,3 +58,5 @@ def test_the_autoencoder_is_frozen_without_transposed_convolutions() -> None:
     frozen = InferenceModel(model, 64).frozen
     assert isinstance(frozen, torch.jit.ScriptModule)
     assert "conv_transpose" not in str(frozen.graph)
+    as_they_are = InferenceModel(model, 64, split=False).frozen  # for benchmarks/model.py
+    assert "conv_transpose" in str(as_they_are.graph)
