@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from wfdb.io.annotation import ann_label_table
 
+from beatwatch.atomic import write_atomic
 from beatwatch.recording import Recording, mv_per_unit
 from beatwatch.settings import ValidationLimits
 from expectations import SUITE_NAMES, SUITES_DIR
@@ -144,6 +145,26 @@ def suite_parameters(limits: ValidationLimits) -> dict[str, Any]:
     }
 
 
+_STAMP_FILE = "beatwatch-set-up.json"
+"""In GX's project folder: what :class:`SuiteRunner` stored there (see :func:`_set_up_stamp`)."""
+
+
+def _set_up_stamp(suites_dir: Path, gx_version: str) -> str:
+    """What a :class:`SuiteRunner` set-up stores depends on: the suite files, the result
+    format (index columns) and GX's version. Another stamp means set it up again."""
+    return json.dumps(
+        {
+            "great_expectations": gx_version,
+            "suites": {
+                name: (suites_dir / f"{name}.json").read_text(encoding="utf-8")
+                for name in SUITE_NAMES
+            },
+            "unexpected_index_columns": _INDEX_COLUMNS,
+        },
+        sort_keys=True,
+    )
+
+
 class SuiteRunner:
     """A Great Expectations file context with Beatwatch's suites, ready to validate frames.
 
@@ -157,16 +178,40 @@ class SuiteRunner:
 
     def __init__(self, root_dir: Path, suites_dir: Path = SUITES_DIR) -> None:
         import great_expectations as gx  # heavy import, only where validation happens
-        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self._gx = gx
         root_dir.mkdir(parents=True, exist_ok=True)
-        ctx = gx.get_context(mode="file", project_root_dir=root_dir)
+        self._context = gx.get_context(mode="file", project_root_dir=root_dir)
+        self._unrendered: list[Any] = []  # results validated since the last Data Docs build
+        self._checkpoints: dict[str, Any] = {}
+        # GX's project keeps what the set-up below stores. Storing it again rewrites GX's
+        # YAML and JSON files (0.1-0.15 s, every night), so a project that already holds it
+        # (the stamp file says from which suites and GX version) is only read.
+        stamp = _set_up_stamp(suites_dir, gx.__version__)
+        stamp_file = Path(self._context.root_directory) / _STAMP_FILE
+        stored = stamp_file.read_text(encoding="utf-8") if stamp_file.is_file() else None
+        if stored != stamp or not self._load_checkpoints():
+            self._set_up(suites_dir)
+            write_atomic(stamp_file, lambda tmp: tmp.write_text(stamp, encoding="utf-8"))
+
+    def _load_checkpoints(self) -> bool:
+        """Load the stored checkpoints; False if one is missing or unreadable."""
+        try:
+            self._checkpoints = {
+                name: self._context.checkpoints.get(f"beatwatch-{name}") for name in SUITE_NAMES
+            }
+        except Exception:  # missing, or stored by another GX version: set up afresh
+            return False
+        return True
+
+    def _set_up(self, suites_dir: Path) -> None:
+        """Store the suites, their data assets, validation definitions and checkpoints."""
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        gx, ctx = self._gx, self._context
         ctx.enable_analytics(False)
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = ctx.data_sources.add_or_update_pandas("beatwatch")
-        self._context = ctx
-        self._unrendered: list[Any] = []  # results validated since the last Data Docs build
         self._checkpoints = {}
         for name in SUITE_NAMES:
             spec = json.loads((suites_dir / f"{name}.json").read_text(encoding="utf-8"))

@@ -153,3 +153,55 @@ def test_data_docs_render_each_run_once_and_index_every_run(tmp_path: Path) -> N
         "signal.html",
         "annotations.html",
     }
+
+
+def _gx_files(root: Path) -> dict[str, int]:
+    """GX's stored configuration (not results or Data Docs): file -> modification time, ns."""
+    gx_dir = root / "gx"
+    return {
+        str(p.relative_to(gx_dir)): p.stat().st_mtime_ns
+        for p in gx_dir.rglob("*")
+        if p.is_file() and "uncommitted" not in p.parts
+    }
+
+
+def test_a_project_set_up_before_is_read_not_stored_again(tmp_path: Path) -> None:
+    SuiteRunner(tmp_path)
+    stored = _gx_files(tmp_path)
+    assert any(name.startswith("checkpoints") for name in stored)
+
+    again = SuiteRunner(tmp_path)  # the next night's process
+    assert _gx_files(tmp_path) == stored  # nothing rewritten
+    good = again.validate("recording", _facts(), _params(), run_name="t")
+    bad = again.validate("recording", _facts(n_leads=0), _params(), run_name="t")
+    assert all(o.success for o in good["r"])
+    assert [o.column for o in bad["r"] if not o.success] == ["n_leads"]
+
+
+def test_an_edited_suite_is_stored_again(tmp_path: Path) -> None:
+    from expectations import SUITES_DIR
+
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    for spec in SUITES_DIR.glob("*.json"):
+        (suites / spec.name).write_bytes(spec.read_bytes())
+    SuiteRunner(tmp_path / "project", suites)
+    recording = json.loads((suites / "recording.json").read_text(encoding="utf-8"))
+    (n_leads,) = [e for e in recording["expectations"] if e["kwargs"].get("column") == "n_leads"]
+    n_leads["kwargs"]["max_value"] = 1  # two leads now fail
+    (suites / "recording.json").write_text(json.dumps(recording), encoding="utf-8")
+
+    outcomes = SuiteRunner(tmp_path / "project", suites).validate(
+        "recording", _facts(n_leads=2), _params(), run_name="t"
+    )
+    assert [o.column for o in outcomes["r"] if not o.success] == ["n_leads"]
+
+
+def test_a_project_missing_its_checkpoints_is_set_up_again(tmp_path: Path) -> None:
+    import shutil
+
+    SuiteRunner(tmp_path)
+    shutil.rmtree(tmp_path / "gx" / "checkpoints")  # the stamp stays: it no longer tells true
+    outcomes = SuiteRunner(tmp_path).validate("recording", _facts(), _params(), run_name="t")
+    assert all(o.success for o in outcomes["r"])
+    assert (tmp_path / "gx" / "checkpoints").is_dir()
