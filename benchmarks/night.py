@@ -12,7 +12,9 @@ Prints Markdown tables:
    ``--repeat`` times (timings here vary by about 10 % from run to run): the median shows;
 2. scaling: 1, 2, 4 and 8 copies of the set (each copy's signals differ by one sample, so
    they are new recordings, not duplicates) and one 24-hour recording made by joining
-   MIT-BIH records (31 M samples per lead): time, time per recording, peak RSS;
+   MIT-BIH records (31 M samples per lead): time, time per recording, the marginal time
+   per recording (what each added over the size before: the night's fixed costs cancel
+   out), peak RSS;
 3. one retrain on the DS1 normal beats (the inter-patient training set).
 
 Every night runs in a child process of its own (its peak RSS is the child's ``VmHWM``).
@@ -347,7 +349,9 @@ def main() -> None:
     print(f"| Prefect start-up and shut-down | {night['wall_s'] - flow_s:.1f} |")
     print(f"| before the run: importing the flow's modules (Prefect, torch, GX, ...) |"
           f" {night['imports_s']:.1f} |")  # fmt: skip
-    print(f"| wfdb read floor (rdrecord + rdann, same records; median) | {floor:.1f} |")
+    all_floors = ", ".join(f"{f:.2f}" for f in floors)
+    print(f"| wfdb read floor (rdrecord + rdann, same records; median of {all_floors}) |"
+          f" {floor:.2f} |")  # fmt: skip
     print(f"| **ratio flow / floor** | **{flow_s / floor:.1f}x** |")
     print(f"\n{night['beats']} beats scored: **{night['beats'] / flow_s:,.0f} beats/s** end to end;"
           f" peak RSS {night['peak_rss_mb']:,.0f} MB. (CPU: the night's process; the Prefect"
@@ -369,13 +373,23 @@ def main() -> None:
         rows.append((f"24-hour recording ({n / 1e6:.1f} M samples)", figures))
         shutil.rmtree(inbox)
     print("## Scaling\n")
-    print("| input | recordings | beats | flow s | s per recording | beats/s | peak RSS MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("Marginal: the seconds each recording added over the row above (the night's fixed")
+    print("costs, such as the report's figures and Data Docs, cancel out).\n")
+    print("| input | recordings | beats | flow s | s per recording | marginal s per recording"
+          " | beats/s | peak RSS MB |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    above = None  # the copies row before, for the marginal cost
     for label, f in rows:
         flow = f["flow_s"]
         per = flow / max(f["records"], 1)
+        marginal = "–"
+        if above is not None and label.endswith("MIT-BIH") and f["records"] > above["records"]:
+            added = (flow - above["flow_s"]) / (f["records"] - above["records"])
+            marginal = f"{added:.2f}"
+        if label.endswith("MIT-BIH"):
+            above = f
         print(f"| {label} | {f['records']} | {f['beats']:,} | {flow:.1f} | {per:.2f} |"
-              f" {f['beats'] / flow:,.0f} | {f['peak_rss_mb']:,.0f} |")  # fmt: skip
+              f" {marginal} | {f['beats'] / flow:,.0f} | {f['peak_rss_mb']:,.0f} |")  # fmt: skip
     if train_s is not None:  # not with --model
         print("\n## Training\n")
         print(
