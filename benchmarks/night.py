@@ -357,20 +357,26 @@ def main() -> None:
           f" peak RSS {night['peak_rss_mb']:,.0f} MB. (CPU: the night's process; the Prefect"
           " server runs in a process of its own.)\n")  # fmt: skip
 
-    rows = []
+    rows: list[tuple[str, dict, float | None]] = []  # label, figures, marginal s a recording
+    smaller = None  # the copies night before, for the marginal cost
     for copies in [int(c) for c in args.copies.split(",") if c]:
         inbox = work / f"inbox-{copies}"
         inbox.mkdir()
         copy_sets(args.mitdb, inbox, copies)
         figures = run_night(inbox, model_file, f"x{copies}")
-        rows.append((f"{copies} x MIT-BIH", figures))
+        marginal = None
+        if smaller is not None and figures["records"] > smaller["records"]:
+            added = figures["records"] - smaller["records"]
+            marginal = (figures["flow_s"] - smaller["flow_s"]) / added
+        rows.append((f"{copies} x MIT-BIH", figures, marginal))
+        smaller = figures
         shutil.rmtree(inbox)
     if not args.no_holter:
         inbox = work / "inbox-holter"
         inbox.mkdir()
         n = holter_24h(args.mitdb, inbox)
         figures = run_night(inbox, model_file, "holter")
-        rows.append((f"24-hour recording ({n / 1e6:.1f} M samples)", figures))
+        rows.append((f"24-hour recording ({n / 1e6:.1f} M samples)", figures, None))
         shutil.rmtree(inbox)
     print("## Scaling\n")
     print("Marginal: the seconds each recording added over the row above (the night's fixed")
@@ -378,18 +384,12 @@ def main() -> None:
     print("| input | recordings | beats | flow s | s per recording | marginal s per recording"
           " | beats/s | peak RSS MB |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    above = None  # the copies row before, for the marginal cost
-    for label, f in rows:
+    for label, f, marginal in rows:
         flow = f["flow_s"]
         per = flow / max(f["records"], 1)
-        marginal = "–"
-        if above is not None and label.endswith("MIT-BIH") and f["records"] > above["records"]:
-            added = (flow - above["flow_s"]) / (f["records"] - above["records"])
-            marginal = f"{added:.2f}"
-        if label.endswith("MIT-BIH"):
-            above = f
+        added = "–" if marginal is None else f"{marginal:.2f}"
         print(f"| {label} | {f['records']} | {f['beats']:,} | {flow:.1f} | {per:.2f} |"
-              f" {marginal} | {f['beats'] / flow:,.0f} | {f['peak_rss_mb']:,.0f} |")  # fmt: skip
+              f" {added} | {f['beats'] / flow:,.0f} | {f['peak_rss_mb']:,.0f} |")  # fmt: skip
     if train_s is not None:  # not with --model
         print("\n## Training\n")
         print(
