@@ -1,6 +1,7 @@
 """Signal profiling and the Great Expectations suites, on constructed frames."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from beatwatch.validation import (
     signal_profile,
     suite_parameters,
 )
+from expectations import SUITES_DIR
 
 
 @pytest.mark.parametrize(
@@ -179,8 +181,6 @@ def test_a_project_set_up_before_is_read_not_stored_again(tmp_path: Path) -> Non
 
 
 def test_an_edited_suite_is_stored_again(tmp_path: Path) -> None:
-    from expectations import SUITES_DIR
-
     suites = tmp_path / "suites"
     suites.mkdir()
     for spec in SUITES_DIR.glob("*.json"):
@@ -198,8 +198,6 @@ def test_an_edited_suite_is_stored_again(tmp_path: Path) -> None:
 
 
 def test_a_project_missing_its_checkpoints_is_set_up_again(tmp_path: Path) -> None:
-    import shutil
-
     SuiteRunner(tmp_path)
     shutil.rmtree(tmp_path / "gx" / "checkpoints")  # the stamp stays: it no longer tells true
     outcomes = SuiteRunner(tmp_path).validate("recording", _facts(), _params(), run_name="t")
