@@ -344,8 +344,9 @@ def score_beat_table(
     """Score every beat of one record's beat table (all beats of the record, in order);
     ``workers`` as for :func:`~beatwatch.inference.reconstruction_errors`."""
     n = table.num_rows
+    windows = beat_windows(table)
     if n:
-        errors = reconstruction_errors(scoring.model, beat_windows(table), workers=workers)
+        errors = reconstruction_errors(scoring.model, windows, workers=workers)
         parts = anomaly_score(errors, table_context(table), scoring.calibration)
         relative = thresholds.relative_to_record(errors, np.zeros(n))
     else:
@@ -376,9 +377,8 @@ def score_beat_table(
     top_index = candidates[np.argsort(-parts.score[candidates], kind="stable")[:top_n]]
     time_s = table.column("time_s").to_numpy()
     beat_index = table.column("beat_index").to_numpy()
-    windows = beat_windows(table.take(top_index))
-    top = tuple(
+    top = tuple(  # the top windows copied out: the record's windows are not kept alive
         TopAnomaly(int(beat_index[i]), float(time_s[i]), float(parts.score[i]), window)
-        for i, window in zip(top_index, windows, strict=True)
+        for i, window in zip(top_index, windows[top_index], strict=True)
     )
     return RecordScores(record, scores, scoring.threshold, mean_hr, top)
