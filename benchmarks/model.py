@@ -1,14 +1,18 @@
 """The scoring model's speed on one thread: eager, frozen, frozen with split phases.
 
-    .venv/bin/python benchmarks/model.py [--rounds 5] [--profile]
+    .venv/bin/python benchmarks/model.py [--rounds 5] [--profile] [--malloc-defaults]
 
 Builds the default autoencoder (the nightly settings' architecture, 320-sample windows;
-weights do not change the speed) and times forward passes of 512 beats on one torch thread,
-microseconds per beat: the eager module, the frozen graph with its transposed convolutions
-as they are, and the frozen graph the night scores with (``InferenceModel``: transposed
-convolutions rewritten by ``split_phases``). The variants take turns, ``--rounds`` times, so
-the machine's drift falls on all of them alike; the median of each is printed.
-``--profile`` adds torch's operator profile of both frozen graphs.
+weights do not change the speed) and times forward passes of 256 beats, as the night
+scores them, on one torch thread, microseconds per beat: the eager module, the frozen graph
+with its transposed convolutions as they are, and the frozen graph the night scores with
+(``InferenceModel``: transposed convolutions rewritten by ``split_phases``). The variants
+take turns, ``--rounds`` times, so the machine's drift falls on all of them alike; the
+median of each is printed. ``--profile`` adds torch's operator profile of both frozen graphs.
+
+Like the night's flows, it first has malloc keep freed memory for reuse
+(:func:`beatwatch.heap.keep_freed_memory`); ``--malloc-defaults`` leaves glibc's defaults,
+under which each pass can fault its activations in afresh, page by page.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-BATCH = 512
+BATCH = 256  # beats a pass: as the night scores (reconstruction_errors' default)
 PASSES = 20  # forward passes per timing
 
 
@@ -39,7 +43,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="turns each variant takes")
     parser.add_argument("--profile", action="store_true", help="print torch's operator profile")
+    parser.add_argument(
+        "--malloc-defaults", action="store_true", help="do not keep freed memory (as the flows do)"
+    )
     args = parser.parse_args()
+
+    from beatwatch.heap import keep_freed_memory
+
+    kept = False if args.malloc_defaults else keep_freed_memory()
 
     from beatwatch.inference import InferenceModel
     from beatwatch.retrain import train_configs
@@ -59,7 +70,11 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, forward in variants.items():
             times[name].append(us_per_beat(forward, x))
-    print(f"| one torch thread, batches of {BATCH} beats (median of {args.rounds}) | us a beat |")
+    malloc = "freed memory kept" if kept else "malloc's defaults"
+    print(
+        f"| one torch thread, batches of {BATCH} beats, {malloc} (median of {args.rounds})"
+        " | us a beat |"
+    )
     print("|---|---:|")
     for name, values in times.items():
         print(f"| {name} | {np.median(values):.1f} |")

@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from beatwatch.heap import freeze_imports
+from beatwatch.heap import freeze_imports, keep_freed_memory
 from beatwatch.settings import Settings, load_settings
 from beatwatch.summary import IngestSummary, StageTimer
 from tasks.ingest import (
@@ -33,6 +33,7 @@ def ingest_flow(
 ) -> IngestSummary:
     """Ingest every new WFDB record in the inbox into the Parquet lake and the warehouse."""
     freeze_imports()  # full garbage collections skip what the imports made
+    keep_freed_memory()  # freed arrays are reused, not faulted in again page by page
     settings = load_settings(config_file=config_file, data_dir=data_dir, inbox=inbox)
     timer = StageTimer()
     with run_lock(settings.state_dir):  # one run writes and publishes at a time

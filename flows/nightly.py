@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 
-from beatwatch.heap import freeze_imports
+from beatwatch.heap import freeze_imports, keep_freed_memory
 from beatwatch.registry import ModelFileError
 from beatwatch.retrain import TrainingRequest
 from beatwatch.scoring import NothingToTrainError, ScoringModel
@@ -43,6 +43,7 @@ def nightly_flow(
     again replaces its earlier results.
     """
     freeze_imports()  # full garbage collections skip what the imports made
+    keep_freed_memory()  # freed arrays are reused, not faulted in again page by page
     settings = load_settings(config_file=config_file, data_dir=data_dir, inbox=inbox)
     with run_lock(settings.state_dir):  # one run writes and publishes at a time
         summary = run_night(settings, run_date)

@@ -19,6 +19,7 @@ from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 from pydantic import Field
 
+from beatwatch.heap import keep_freed_memory
 from beatwatch.retrain import RetrainOutcome, TrainingRequest, retrain
 from beatwatch.settings import Settings, load_settings
 from flows.ingest import current_run_id
@@ -110,6 +111,7 @@ def retrain_flow(
         config_file: Optional TOML settings file.
     """
     log = get_run_logger()
+    keep_freed_memory()  # freed activations are reused, not faulted in again page by page
     settings = load_settings(
         config_file=None if config_file is None else Path(config_file),
         data_dir=None if data_dir is None else Path(data_dir),
