@@ -137,7 +137,10 @@ class PhaseConvTranspose1d(nn.Module):
     transposed layers through a generic path with extra copies; as ordinary convolutions
     they go to oneDNN's direct kernels: the whole model ran 8 % faster on one thread (28.0
     vs 30.6 us a beat, ``benchmarks/model.py``), for 25 % more multiplications (the zero
-    taps).
+    taps); 10 % on a later host (26.1 vs 29.3 us). The interleave makes fresh buffers each
+    pass: under glibc's default malloc settings they were faulted in page by page on that
+    host, and the split graph ran 1.5x slower than the transposed layers; the flows keep
+    freed memory for reuse (:func:`beatwatch.heap.keep_freed_memory`), as the benchmark does.
 
     Only for the layers :func:`split_phases` accepts (no groups, dilation or output padding;
     an output exactly ``s`` x the input's length; taps spread evenly around each output).
