@@ -62,7 +62,10 @@ def keep_freed_memory(
 
     Returns True if the allocator took both settings; False, and nothing changes, with
     another C library (musl, macOS), where this is only a missed speed-up. Process-wide and
-    safe to call with threads running; call it before the work.
+    safe to call with threads running; call it before the work. The memory kept goes with
+    the run's process: Prefect runs each deployment's flow run in a process of its own
+    (``beatwatch serve`` and process work pools alike), and the ``beatwatch`` commands exit
+    after their flow.
     """
     if not _glibc():
         return False
