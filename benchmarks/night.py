@@ -130,14 +130,16 @@ def holter_24h(mitdb: Path, inbox: Path) -> int:
 
 def seed_champion(data: Path, model_file: Path) -> None:
     """A fresh data folder as an installation's earlier nights leave it: a trained model
-    registered as champion (training excluded) and Great Expectations' project set up."""
+    registered as champion (training excluded), Great Expectations' project set up and its
+    Data Docs built (the suites' pages)."""
     import duckdb
 
     from beatwatch.registry import ModelVersion, register
     from beatwatch.validation import SuiteRunner
     from warehouse import apply_schema
 
-    SuiteRunner(data)  # not the flow's cached runner: the night loads the stored project
+    # not the flow's cached runner: the night loads the stored project
+    SuiteRunner(data).build_data_docs()
 
     meta = json.loads(model_file.with_suffix(".json").read_text())
     models = data / "models"

@@ -203,3 +203,34 @@ def test_a_project_missing_its_checkpoints_is_set_up_again(tmp_path: Path) -> No
     outcomes = SuiteRunner(tmp_path).validate("recording", _facts(), _params(), run_name="t")
     assert all(o.success for o in outcomes["r"])
     assert (tmp_path / "gx" / "checkpoints").is_dir()
+
+
+def _pages(site: Path) -> dict[str, int]:
+    """Data Docs pages: path under the site -> modification time, ns."""
+    return {str(p.relative_to(site)): p.stat().st_mtime_ns for p in site.rglob("*.html")}
+
+
+def test_suite_pages_are_rendered_again_only_when_stale(tmp_path: Path) -> None:
+    first = SuiteRunner(tmp_path)  # sets the project up: the suites' pages are rendered
+    first.validate("recording", _facts(), _params(), run_name="night-1")
+    site = first.build_data_docs().parent
+    before = _pages(site)
+    suite_pages = {name for name in before if name.startswith("expectations/")}
+    assert suite_pages == {f"expectations/{n}.html" for n in ("recording", "signal", "annotations")}
+
+    (site / "expectations" / "signal.html").unlink()  # e.g. a site folder cleaned by hand
+    night = SuiteRunner(tmp_path)  # the next night's process: the project is only read
+    night.validate("recording", _facts(record="q"), _params(), run_name="night-2")
+    night.build_data_docs()
+    after = _pages(site)
+    assert after["expectations/recording.html"] == before["expectations/recording.html"]
+    assert after["expectations/annotations.html"] == before["expectations/annotations.html"]
+    assert "expectations/signal.html" in after  # the missing page, rendered again
+    assert any("night-2" in name for name in after)  # the night's result, rendered
+
+    unchanged = _pages(site)
+    SuiteRunner(tmp_path).build_data_docs()  # nothing new to render
+    rebuilt = _pages(site)
+    results = [name for name in unchanged if name.startswith("validations/")]
+    assert results
+    assert all(rebuilt[name] == unchanged[name] for name in results)  # not rendered again
