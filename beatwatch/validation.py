@@ -275,12 +275,15 @@ class SuiteRunner:
             ExpectationSuiteIdentifier,
         )
 
-        (site,) = self._context.get_docs_sites_urls(only_if_exists=False)
-        site_dir = Path(site["site_url"].removeprefix("file://")).parent
+        sites_dirs = [  # a site that is not a local folder never has the page: rendered
+            Path(site["site_url"].removeprefix("file://")).parent
+            for site in self._context.get_docs_sites_urls(only_if_exists=False)
+        ]
         stale = [
             name
             for name in SUITE_NAMES
-            if self._suites_stored or not (site_dir / "expectations" / f"{name}.html").is_file()
+            if self._suites_stored
+            or not all((d / "expectations" / f"{name}.html").is_file() for d in sites_dirs)
         ]
         if not stale and not self._unrendered:  # GX reads no identifiers as "render all"
             stale = list(SUITE_NAMES)
