@@ -149,16 +149,14 @@ _STAMP_FILE = "beatwatch-set-up.json"
 """In GX's project folder: what :class:`SuiteRunner` stored there (see :func:`_set_up_stamp`)."""
 
 
-def _set_up_stamp(suites_dir: Path, gx_version: str) -> str:
-    """What a :class:`SuiteRunner` set-up stores depends on: the suite files, the result
-    format (index columns) and GX's version. Another stamp means set it up again."""
+def _set_up_stamp(suite_texts: Mapping[str, str], gx_version: str) -> str:
+    """What a :class:`SuiteRunner` set-up stores depends on: the suite files (their text,
+    by suite name), the result format (index columns) and GX's version. Another stamp means
+    set it up again."""
     return json.dumps(
         {
             "great_expectations": gx_version,
-            "suites": {
-                name: (suites_dir / f"{name}.json").read_text(encoding="utf-8")
-                for name in SUITE_NAMES
-            },
+            "suites": dict(suite_texts),
             "unexpected_index_columns": _INDEX_COLUMNS,
         },
         sort_keys=True,
@@ -188,11 +186,14 @@ class SuiteRunner:
         # GX's project keeps what the set-up below stores. Storing it again rewrote GX's
         # YAML and JSON files every night (0.15-0.18 s), so a project that already holds it
         # (the stamp file says from which suites and GX version) is only read (0.02 s).
-        stamp = _set_up_stamp(suites_dir, gx.__version__)
+        suite_texts = {
+            name: (suites_dir / f"{name}.json").read_text(encoding="utf-8") for name in SUITE_NAMES
+        }
+        stamp = _set_up_stamp(suite_texts, gx.__version__)
         stamp_file = Path(self._context.root_directory) / _STAMP_FILE
         stored = stamp_file.read_text(encoding="utf-8") if stamp_file.is_file() else None
         if stored != stamp or not self._load_checkpoints():
-            self._set_up(suites_dir)
+            self._set_up(suite_texts)
             write_atomic(stamp_file, lambda tmp: tmp.write_text(stamp, encoding="utf-8"))
 
     def _load_checkpoints(self) -> bool:
@@ -205,8 +206,9 @@ class SuiteRunner:
             return False
         return True
 
-    def _set_up(self, suites_dir: Path) -> None:
-        """Store the suites, their data assets, validation definitions and checkpoints."""
+    def _set_up(self, suite_texts: Mapping[str, str]) -> None:
+        """Store the suites (their files' text, by name), their data assets, validation
+        definitions and checkpoints."""
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         gx, ctx = self._gx, self._context
@@ -216,7 +218,7 @@ class SuiteRunner:
         source = ctx.data_sources.add_or_update_pandas("beatwatch")
         self._checkpoints = {}
         for name in SUITE_NAMES:
-            spec = json.loads((suites_dir / f"{name}.json").read_text(encoding="utf-8"))
+            spec = json.loads(suite_texts[name])
             suite = ctx.suites.add_or_update(gx.ExpectationSuite(**spec))
             asset = source.add_dataframe_asset(name)
             batch = asset.add_batch_definition_whole_dataframe("whole")
