@@ -250,7 +250,9 @@ def reconstruction_errors(
         256 keeps a pass's activations (a few MB) closer to the core's cache than 512: in
         the machine's slow spells, when other work on the host competes for its memory,
         preprocess + score ran 0.35 s faster a night (medians of 6 alternating nights);
-        in its fast spells the two were alike. 128 was no faster than 256.
+        in its fast spells the two were alike. 128 was no faster than 256. (Measured
+        before the flows kept freed memory, :func:`beatwatch.heap.keep_freed_memory`:
+        smaller passes also faulted fewer fresh pages in, which may explain part of it.)
     workers
         Batches run on this many threads at once. Give torch one intra-op thread then
         (:func:`torch_threads`): the model's layers are small, and on 2 cores two

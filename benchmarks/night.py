@@ -6,10 +6,11 @@ Prints Markdown tables:
 
 1. the nightly flow over the 48 MIT-BIH records (ingest, validate, preprocess, score,
    report, publish; no training: a champion is registered before the night, and GX's
-   project set up, as earlier nights of an installation leave them), wall time per
-   stage and in all, beats per second, peak RSS; beside it the wfdb floor (only reading the
-   same records and annotations), measured in the same run, and the ratio. The night runs
-   ``--repeat`` times (timings here vary by about 10 % from run to run): the median shows;
+   project set up with its Data Docs, as earlier nights of an installation leave them),
+   wall time per stage and in all, beats per second, peak RSS; beside it the wfdb floor
+   (only reading the same records and annotations), measured in the same run, and the
+   ratio. The night runs ``--repeat`` times (timings here vary by about 10 % from run to
+   run): the median shows;
 2. scaling: 1, 2, 4 and 8 copies of the set (each copy's signals differ by one sample, so
    they are new recordings, not duplicates) and one 24-hour recording made by joining
    MIT-BIH records (31 M samples per lead): time, time per recording, the marginal time
