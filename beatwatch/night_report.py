@@ -2,13 +2,14 @@
 what was scored, which records had the most flagged beats, when in the night they occurred,
 and the top flagged beats drawn over their reconstructions and in their stretch of signal.
 
-The file opens offline: CSS is inline and every figure is an embedded PNG ``data:`` URI (see
-:func:`beatwatch.evaluation_report.figure_png`). Rendering is a pure function of a
+The file opens offline: CSS is inline and every figure is an embedded PNG ``data:`` URI (the
+figures: :mod:`beatwatch.night_figures`). Rendering is a pure function of a
 :class:`NightReport`; nothing here touches Prefect or the warehouse.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
 import html
 import math
@@ -17,11 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from beatwatch import night_figures
 from beatwatch.atomic import write_atomic
-from beatwatch.evaluation_report import figure_png
 from beatwatch.night_figures import DASH, percent
 
 MAX_RECORD_PLOTS = 12
@@ -325,9 +324,10 @@ def _rejected_table(rejected: Sequence[RejectedDelivery]) -> str:
     return _table(["Record", "Kind", "Reason"], rows, left=3, table_id="rejected")
 
 
-def _figure(fig: Figure, caption: str, figure_id: str) -> str:
+def _figure(png: bytes, caption: str, figure_id: str) -> str:
+    src = "data:image/png;base64," + base64.b64encode(png).decode()
     return (
-        f'<figure id="{figure_id}"><img src="{figure_png(fig, crop=False)}" alt="{_e(caption)}">'
+        f'<figure id="{figure_id}"><img src="{src}" alt="{_e(caption)}">'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
     )
 

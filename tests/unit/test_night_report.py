@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
+from matplotlib.axes import Axes
 
 from beatwatch import night_figures
 from beatwatch.night_report import (
@@ -304,18 +304,17 @@ def test_at_most_twelve_records_are_plotted(
     # r01 has the highest share flagged (20 of 100), r20 the lowest (1 of 100).
     records = [_record(f"r{i:02d}", 100, 21 - i, seed=i) for i in range(1, 21)]
     records += [_record("quiet1", 100, 0, seed=30), _record("quiet2", 100, 0, seed=31)]
-    drawn: list[tuple[list[str], int]] = []
-    real = night_figures.over_time_figure
+    panels: list[str] = []
+    real = night_figures._over_time_panel
 
-    def spy(chosen: list[RecordNight]) -> Figure:
-        fig = real(chosen)
-        drawn.append(([r.record for r in chosen], sum(ax.has_data() for ax in fig.axes)))
-        return fig
+    def spy(ax: Axes, record: RecordNight) -> str:
+        panels.append(record.record)
+        return real(ax, record)
 
-    monkeypatch.setattr(night_figures, "over_time_figure", spy)
+    monkeypatch.setattr(night_figures, "_over_time_panel", spy)
     page = _parse(render_night_report(_night(records, []), tmp_path / "night.html"))
     expected = [f"r{i:02d}" for i in range(1, 13)]
-    assert drawn == [(expected, 12)]
+    assert panels == expected
     caption = page.captions["over-time"]
     assert "Shown: " + ", ".join(expected) + "." in caption
     assert "8 more records with flagged beats were left out: r13, " in caption
