@@ -149,15 +149,21 @@ _STAMP_FILE = "beatwatch-set-up.json"
 """In GX's project folder: what :class:`SuiteRunner` stored there (see :func:`_set_up_stamp`)."""
 
 
+_SET_UP_VERSION = 2
+"""Bumped when the set-up stores something new, so that projects set up before are set up
+again. 2: the Data Docs sites use :mod:`beatwatch.data_docs_views`."""
+
+
 def _set_up_stamp(suite_texts: Mapping[str, str], gx_version: str) -> str:
     """What a :class:`SuiteRunner` set-up stores depends on: the suite files (their text,
-    by suite name), the result format (index columns) and GX's version. Another stamp means
-    set it up again."""
+    by suite name), the result format (index columns), GX's version and the set-up's own
+    version. Another stamp means set it up again."""
     return json.dumps(
         {
             "great_expectations": gx_version,
             "suites": dict(suite_texts),
             "unexpected_index_columns": _INDEX_COLUMNS,
+            "set_up": _SET_UP_VERSION,
         },
         sort_keys=True,
     )
@@ -208,13 +214,18 @@ class SuiteRunner:
 
     def _set_up(self, suite_texts: Mapping[str, str]) -> None:
         """Store the suites (their files' text, by name), their data assets, validation
-        definitions and checkpoints."""
+        definitions and checkpoints; have the Data Docs sites cache their compiled page
+        templates (:mod:`beatwatch.data_docs_views`)."""
         from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        from beatwatch.data_docs_views import with_cached_views
 
         gx, ctx = self._gx, self._context
         self._suites_stored = True
         ctx.enable_analytics(False)
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+        for site_name, site in list(ctx.list_data_docs_sites().items()):
+            ctx.update_data_docs_site(site_name, with_cached_views(site))  # type: ignore[arg-type]
         source = ctx.data_sources.add_or_update_pandas("beatwatch")
         self._checkpoints = {}
         for name in SUITE_NAMES:

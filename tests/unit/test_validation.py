@@ -3,11 +3,15 @@
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import great_expectations as gx
+import jinja2
 import numpy as np
 import pandas as pd
 import pytest
 
+from beatwatch import data_docs_views
 from beatwatch.settings import ValidationLimits
 from beatwatch.validation import (
     SuiteRunner,
@@ -234,3 +238,94 @@ def test_suite_pages_are_rendered_again_only_when_stale(tmp_path: Path) -> None:
     results = [name for name in unchanged if name.startswith("validations/")]
     assert results
     assert all(rebuilt[name] == unchanged[name] for name in results)  # not rendered again
+
+
+def _compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the Jinja templates compiled from now on."""
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def spy(self: jinja2.Environment, source: Any, name: str | None = None, *a: Any, **k: Any):
+        compiled.append(str(name))
+        return real(self, source, name, *a, **k)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", spy)
+    return compiled
+
+
+def test_a_later_nights_data_docs_compile_no_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "jinja").mkdir()
+    cache = data_docs_views.BestEffortBytecodeCache(str(tmp_path / "jinja"))
+    monkeypatch.setattr(data_docs_views, "bytecode_cache", lambda: cache)
+    compiled = _compiles(monkeypatch)
+    first = SuiteRunner(tmp_path / "project")
+    first.validate("recording", _facts(), _params(), run_name="night-1")
+    site = first.build_data_docs().parent
+    assert "page.j2" in compiled  # the first night compiles GX's templates
+
+    compiled.clear()
+    night = SuiteRunner(tmp_path / "project")  # the next night's process
+    night.validate("recording", _facts(record="q", n_leads=0), _params(), run_name="night-2")
+    index = night.build_data_docs()
+    assert compiled == []  # loaded from the bytecode cache
+    (page,) = site.glob("validations/recording/night-2/**/*.html")
+    assert "n_leads" in page.read_text(encoding="utf-8")
+    assert "night-2" in index.read_text(encoding="utf-8")
+
+
+def test_a_bytecode_cache_that_cannot_be_written_loses_no_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = data_docs_views.BestEffortBytecodeCache(str(tmp_path / "gone"))  # no such folder
+    monkeypatch.setattr(data_docs_views, "bytecode_cache", lambda: cache)
+    runner = SuiteRunner(tmp_path / "project")
+    runner.validate("recording", _facts(), _params(), run_name="night-1")
+    site = runner.build_data_docs().parent
+    assert len(list(site.glob("validations/recording/night-1/**/*.html"))) == 1
+    assert {p.name for p in site.glob("expectations/*.html")} == {
+        "recording.html",
+        "signal.html",
+        "annotations.html",
+    }
+    assert not (tmp_path / "gone").exists()
+
+
+def test_data_docs_sites_are_given_the_cached_views(tmp_path: Path) -> None:
+    SuiteRunner(tmp_path)
+    gx_config = tmp_path / "gx" / "great_expectations.yml"
+    views = "module_name: beatwatch.data_docs_views"
+    assert gx_config.read_text(encoding="utf-8").count(views) == 4  # 3 sections, the index
+
+    # a project set up before the views existed (its stamp is another) gets them
+    stamp = tmp_path / "gx" / "beatwatch-set-up.json"
+    stamp.write_text(stamp.read_text(encoding="utf-8").replace('"set_up": 2', '"set_up": 1'))
+    context = gx.get_context(mode="file", project_root_dir=tmp_path)
+    site = context.list_data_docs_sites()["local_site"]
+    context.update_data_docs_site("local_site", {k: site[k] for k in site if "builder" not in k})
+    assert views not in gx_config.read_text(encoding="utf-8")
+    SuiteRunner(tmp_path)
+    assert gx_config.read_text(encoding="utf-8").count(views) == 4
+
+
+def test_cached_views_leave_a_sites_own_choices() -> None:
+    own = {"module_name": "mine", "class_name": "MyView"}
+    site = {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": "d/"},
+        "site_section_builders": {"profiling": "None", "validations": {"view": own}},
+    }
+    config = data_docs_views.with_cached_views(site)
+    sections = config["site_section_builders"]
+    assert sections["profiling"] == "None"  # turned off by the site: stays off
+    assert sections["validations"]["view"] == own
+    assert sections["expectations"]["view"]["class_name"] == "CachedPageView"
+    assert config["site_index_builder"] == {
+        "class_name": "DefaultSiteIndexBuilder",
+        "view": {"module_name": "beatwatch.data_docs_views", "class_name": "CachedIndexPageView"},
+    }
+    assert config["store_backend"] == site["store_backend"]
+    assert site["site_section_builders"]["validations"] == {"view": own}  # not changed
+    other = {"class_name": "SomeOtherBuilder", "x": 1}
+    assert data_docs_views.with_cached_views(other) == other
