@@ -397,7 +397,7 @@ def main() -> None:
         inbox = work / "inbox-holter"
         inbox.mkdir()
         n = holter_24h(args.mitdb, inbox)
-        figures = run_night(inbox, model_file, "holter")
+        figures = median_night([run_night(inbox, model_file, "holter")])
         rows.append((f"24-hour recording ({n / 1e6:.1f} M samples)", figures, None))
         shutil.rmtree(inbox)
     print("## Scaling\n")
