@@ -7,8 +7,9 @@ Each figure function takes the report's rows (:class:`~beatwatch.night_report.Re
 
 Every figure is a grid of like panels, and all its panels are drawn with one
 :class:`~matplotlib.axes.Axes`, moved from panel to panel (:func:`draw_panels`): a new Axes,
-with the tick marks and labels it builds, cost more than everything drawn in it (0.5 of the
-report's 0.75 s). The pixels are those of a figure with an Axes per panel (tested).
+with the tick marks and labels it builds, costs more than what is drawn in it, and the 28
+Axes of a night's figures took 0.2 s of its 0.8 s report. The pixels are those of a figure
+with an Axes per panel (tested).
 """
 
 from __future__ import annotations
