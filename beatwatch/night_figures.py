@@ -66,16 +66,14 @@ _LEGEND_IN = 0.3  # the legend's row above the panels' titles, inches
 
 
 @dataclass(frozen=True)
-class PanelGrid:
+class PanelLayout:
     """The layout of a figure of like panels, in inches (no layout engine or cropped save,
     each of which would cost another drawing of every panel).
 
     Attributes
     ----------
-    n
-        Number of panels.
     ncols
-        Panels per row (fewer when ``n`` is smaller).
+        Panels per row (fewer when a figure has fewer panels).
     panel_in
         (width, height) of a panel, inches.
     hspace
@@ -92,7 +90,6 @@ class PanelGrid:
         Where a panel's title (8 pt) sits: ``"center"`` or ``"left"``.
     """
 
-    n: int
     ncols: int
     panel_in: tuple[float, float]
     hspace: float
@@ -102,11 +99,11 @@ class PanelGrid:
     legend: bool = True
     title_loc: str = "center"
 
-    def figure(self) -> tuple[Figure, list[Bbox]]:
-        """A new figure of this size at :data:`DPI`, and each panel's box (figure
+    def figure(self, n: int) -> tuple[Figure, list[Bbox]]:
+        """A new figure of ``n`` panels at :data:`DPI`, and each panel's box (figure
         coordinates, rows from the top)."""
-        ncols = min(self.ncols, self.n)
-        nrows = math.ceil(self.n / ncols)
+        ncols = min(self.ncols, n)
+        nrows = math.ceil(n / ncols)
         top_in = self.title_in + (_LEGEND_IN if self.legend else 0.0)
         width_in = self.panel_in[0] * ncols + _MARGINS_IN["left"] + _MARGINS_IN["right"]
         height_in = self.panel_in[1] * nrows + top_in + _MARGINS_IN["bottom"]
@@ -121,13 +118,14 @@ class PanelGrid:
             bottom=_MARGINS_IN["bottom"] / height_in,
             top=1 - top_in / height_in,
         )
-        return fig, [grid[i // ncols, i % ncols].get_position(fig) for i in range(self.n)]
+        return fig, [grid[i // ncols, i % ncols].get_position(fig) for i in range(n)]
 
-    def label(self, ax: Axes, i: int, title: str) -> None:
-        """Give ``ax``, drawn as panel ``i``, its title and the axis labels it shows."""
-        ncols = min(self.ncols, self.n)
+    def label(self, ax: Axes, i: int, n: int, title: str) -> None:
+        """Give ``ax``, drawn as panel ``i`` of ``n``, its title and the axis labels it
+        shows."""
+        ncols = min(self.ncols, n)
         ax.set_title(_mpl(title), fontsize=8, loc=self.title_loc, y=1.0)
-        ax.set_xlabel(self.xlabel if i + ncols >= self.n else "", fontsize=7)
+        ax.set_xlabel(self.xlabel if i + ncols >= n else "", fontsize=7)
         ax.set_ylabel(self.ylabel if i % ncols == 0 else "", fontsize=7)
 
 
@@ -157,24 +155,24 @@ def legend_above(fig: Figure, ax: Axes) -> None:
 
 
 def draw_panels(
-    grid: PanelGrid, items: Sequence[Item], panel: Callable[[Axes, Item], str]
+    layout: PanelLayout, items: Sequence[Item], panel: Callable[[Axes, Item], str]
 ) -> bytes:
-    """Draw each item in a panel of ``grid`` and return the figure as PNG bytes.
+    """Draw each item in a panel laid out by ``layout``; return the figure as PNG bytes.
 
     ``panel(ax, item)`` adds the item's artists to an Axes that shows nothing else, and
     returns the panel's title. One Axes serves every panel: it is drawn into the canvas at
     a panel's box, emptied of that panel's artists and moved to the next box; its ticks
-    and their labels are made once and reused. The legend (if ``grid.legend``) lists the
+    and their labels are made once and reused. The legend (if ``layout.legend``) lists the
     first panel's labelled artists.
 
     Raises
     ------
     ValueError
-        If ``items`` does not hold ``grid.n`` items.
+        If ``items`` is empty.
     """
-    if len(items) != grid.n or grid.n == 0:
-        raise ValueError(f"{grid.n} panels in the grid, {len(items)} items to draw")
-    fig, boxes = grid.figure()
+    if not items:
+        raise ValueError("no panel to draw")
+    fig, boxes = layout.figure(len(items))
     canvas = FigureCanvasAgg(fig)
     renderer = canvas.get_renderer()
     renderer.clear()
@@ -188,9 +186,9 @@ def draw_panels(
         title = panel(ax, item)
         ax.relim()  # the data limits of this panel's artists alone
         ax.autoscale_view()
-        grid.label(ax, i, title)
+        layout.label(ax, i, len(items), title)
         ax.draw(renderer)
-        if i == 0 and grid.legend:
+        if i == 0 and layout.legend:
             legend_above(fig, ax)
             fig.legends[0].draw(renderer)
     buffer = io.BytesIO()
@@ -206,51 +204,49 @@ def draw_panels(
 
 # --- the report's figures ----------------------------------------------------------------
 
+OVER_TIME = PanelLayout(
+    ncols=3,
+    panel_in=(4.2, 2.5),
+    hspace=0.75,
+    title_in=0.3,
+    xlabel="time into recording (min)",
+    ylabel="score (SD of normal beats)",
+)
+TOP_BEATS = PanelLayout(
+    ncols=4,
+    panel_in=(2.9, 2.5),
+    hspace=0.9,
+    title_in=0.6,
+    xlabel="time from R peak (ms)",
+    ylabel="amplitude (norm. units)",
+)
+STRIPS = PanelLayout(
+    ncols=1,
+    panel_in=(10.0, 1.7),
+    hspace=0.9,
+    title_in=0.3,
+    xlabel="time into recording (s)",
+    ylabel="mV",
+    legend=False,
+    title_loc="left",
+)
+
 
 def over_time_figure(records: Sequence[RecordNight]) -> bytes:
     """Score against time into the recording (min), one panel per record (PNG bytes)."""
-    grid = PanelGrid(
-        len(records),
-        ncols=3,
-        panel_in=(4.2, 2.5),
-        hspace=0.75,
-        title_in=0.3,
-        xlabel="time into recording (min)",
-        ylabel="score (SD of normal beats)",
-    )
-    return draw_panels(grid, records, _over_time_panel)
+    return draw_panels(OVER_TIME, records, _over_time_panel)
 
 
 def top_beats_figure(beats: Sequence[TopBeat]) -> bytes:
     """Each beat window (solid) over its reconstruction (dashed), x in ms from the R peak
     (PNG bytes)."""
-    grid = PanelGrid(
-        len(beats),
-        ncols=4,
-        panel_in=(2.9, 2.5),
-        hspace=0.9,
-        title_in=0.6,
-        xlabel="time from R peak (ms)",
-        ylabel="amplitude (norm. units)",
-    )
-    return draw_panels(grid, beats, _top_beat_panel)
+    return draw_panels(TOP_BEATS, beats, _top_beat_panel)
 
 
 def strips_figure(beats: Sequence[TopBeat]) -> bytes:
     """One row per beat: the lead signal (mV) against time into the recording (s) (PNG
     bytes)."""
-    grid = PanelGrid(
-        len(beats),
-        ncols=1,
-        panel_in=(10.0, 1.7),
-        hspace=0.9,
-        title_in=0.3,
-        xlabel="time into recording (s)",
-        ylabel="mV",
-        legend=False,
-        title_loc="left",
-    )
-    return draw_panels(grid, beats, _strip_panel)
+    return draw_panels(STRIPS, beats, _strip_panel)
 
 
 def _over_time_panel(ax: Axes, r: RecordNight) -> str:

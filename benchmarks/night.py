@@ -418,8 +418,9 @@ def main() -> None:
     if len(copies_rows) > 1:
         small, large = copies_rows[0], copies_rows[-1]
         above = (small["flow_s"] / small["records"]) / (large["flow_s"] / large["records"]) - 1
-        print(f"\nTime per recording at {small['records']} recordings is **{100 * above:.0f} %**"
-              f" above that at {large['records']} (target: within 20 %).")  # fmt: skip
+        side = "above" if above >= 0 else "below"
+        print(f"\nTime per recording at {small['records']} recordings is **{100 * abs(above):.0f} %"
+              f" {side}** that at {large['records']} (target: within 20 %).")  # fmt: skip
     if train_s is not None:  # not with --model
         print("\n## Training\n")
         print(

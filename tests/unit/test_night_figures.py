@@ -14,7 +14,7 @@ import pytest
 from matplotlib.axes import Axes
 
 from beatwatch import night_figures
-from beatwatch.night_figures import PanelGrid
+from beatwatch.night_figures import PanelLayout
 from beatwatch.night_report import RecordNight, TopBeat
 
 FS_HZ = 360.0
@@ -71,17 +71,17 @@ def _pixels(png: bytes) -> np.ndarray:
 
 
 def _one_axes_per_panel(
-    grid: PanelGrid, items: Sequence[Any], panel: Callable[[Axes, Any], str]
+    layout: PanelLayout, items: Sequence[Any], panel: Callable[[Axes, Any], str]
 ) -> np.ndarray:
     """The same figure drawn the ordinary way: an Axes per panel, one ``savefig``."""
-    fig, boxes = grid.figure()
+    fig, boxes = layout.figure(len(items))
     axes = []
     for i, (box, item) in enumerate(zip(boxes, items, strict=True)):
         ax = fig.add_axes(box)
         night_figures.style_axes(ax)
-        grid.label(ax, i, panel(ax, item))
+        layout.label(ax, i, len(items), panel(ax, item))
         axes.append(ax)
-    if grid.legend:
+    if layout.legend:
         night_figures.legend_above(fig, axes[0])
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -102,25 +102,24 @@ def test_panels_drawn_on_one_axes_are_the_ordinary_figure_pixel_for_pixel(
     items: Sequence[Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    drawn: list[tuple[PanelGrid, Sequence[Any], Callable[[Axes, Any], str]]] = []
+    drawn: list[tuple[PanelLayout, Sequence[Any], Callable[[Axes, Any], str]]] = []
     real = night_figures.draw_panels
 
-    def spy(grid: PanelGrid, items: Sequence[Any], panel: Callable[[Axes, Any], str]) -> bytes:
-        drawn.append((grid, items, panel))
-        return real(grid, items, panel)
+    def spy(layout: PanelLayout, items: Sequence[Any], panel: Callable[[Axes, Any], str]) -> bytes:
+        drawn.append((layout, items, panel))
+        return real(layout, items, panel)
 
     monkeypatch.setattr(night_figures, "draw_panels", spy)
     png = figure(items)
-    [(grid, passed, panel)] = drawn
+    [(layout, passed, panel)] = drawn
     assert list(passed) == list(items)
-    expected = _one_axes_per_panel(grid, items, panel)
+    expected = _one_axes_per_panel(layout, items, panel)
     got = _pixels(png)
     assert got.shape == expected.shape
     differ = np.any(got != expected, axis=-1)
     assert not differ.any(), f"{int(differ.sum())} pixels differ"
 
 
-def test_the_number_of_items_must_match_the_grid() -> None:
-    grid = PanelGrid(2, 2, (2.0, 2.0), 0.5, 0.3, "x", "y")
-    with pytest.raises(ValueError, match="2 panels in the grid, 1 items"):
-        night_figures.draw_panels(grid, RECORDS[:1], night_figures._over_time_panel)
+def test_a_figure_needs_a_panel() -> None:
+    with pytest.raises(ValueError, match="no panel to draw"):
+        night_figures.draw_panels(night_figures.OVER_TIME, [], night_figures._over_time_panel)
