@@ -9,10 +9,12 @@ symbol and AAMI class; reference beats left unmatched are counted as missed.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,8 +32,9 @@ from beatwatch.recording import mv_per_unit
 from beatwatch.rpeaks import RPeakConfig, detect_r_peaks
 
 BEATS_PER_ROW_GROUP = 8192
-"""Rows per row group of a beat file (about 10 MB of windows): reading one beat (the night
-report's top beats) decodes one group, not a 24-hour recording's 140 MB."""
+"""Rows per row group of a beat file (about 10 MB of windows): a filtered read of a few
+beats decodes their groups, not a 24-hour recording's 140 MB. (The night report no longer
+reads beat files: the scored windows of its top beats are kept.)"""
 
 DEFAULT_LEADS: tuple[str, ...] = ("MLII", "II", "ML II", "ECG", "ECG1", "V5", "V1")
 
@@ -87,7 +90,28 @@ class PreprocessConfig:
 @cache
 def _code_fingerprint() -> str:
     modules = (beat_matching, beats, denoise, resample, rpeaks, inspect.getmodule(PreprocessConfig))
-    return hashlib.sha256("".join(inspect.getsource(m) for m in modules).encode()).hexdigest()  # type: ignore[arg-type]
+    return code_fingerprint(inspect.getsource(m) for m in modules)  # type: ignore[arg-type]
+
+
+def code_fingerprint(sources: Iterable[str]) -> str:
+    """SHA-256 (hex) of Python sources as code: their syntax trees without docstrings.
+
+    Comments, docstrings (of modules, classes, functions and attributes: every statement
+    that is only a string) and layout do not count, so editing them does not make every
+    recording's beats out of date; any other change to the code does.
+    """
+    digest = hashlib.sha256()
+    for source in sources:
+        tree = _WithoutDocstrings().visit(ast.parse(source))
+        digest.update(ast.dump(tree).encode())
+    return digest.hexdigest()
+
+
+class _WithoutDocstrings(ast.NodeTransformer):
+    def visit_Expr(self, node: ast.Expr) -> ast.Expr | None:
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return None  # a string on its own does nothing when the code runs
+        return node
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from beatwatch.denoise import DenoiseConfig
 from beatwatch.preprocess import (
     PreprocessConfig,
     choose_lead,
+    code_fingerprint,
     detect_beats,
     preprocess_recording,
 )
@@ -191,3 +192,30 @@ def test_key_changes_with_settings() -> None:
     assert (
         PreprocessConfig().key() != PreprocessConfig(denoise=DenoiseConfig(lowpass_hz=30.0)).key()
     )
+
+
+def test_the_code_fingerprint_is_of_code_not_its_text() -> None:
+    code = (
+        '"""A module."""\n'
+        "X = 1\n"
+        '"""What X is."""\n'
+        "\n"
+        "def f(x):\n"
+        '    """Add X."""\n'
+        "    return x + X  # the sum\n"
+    )
+    reworded = (
+        '"""The module, described again."""\n'
+        "X = 1\n"
+        '"""X, in other words."""\n'
+        "def f(x):\n"
+        "    # a comment\n"
+        '    """Add X to x."""\n'
+        "    return (x\n"
+        "            + X)\n"
+    )
+    assert code_fingerprint([code]) == code_fingerprint([reworded])
+    assert code_fingerprint([code]) != code_fingerprint([code.replace("x + X", "x - X")])
+    assert code_fingerprint([code]) != code_fingerprint([code.replace("X = 1", "X = 2")])
+    named = code.replace("X = 1\n", 'X = 1\nNAME = "a"\n')
+    assert code_fingerprint([named]) != code_fingerprint([named.replace('"a"', '"b"')])
