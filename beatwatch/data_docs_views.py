@@ -48,20 +48,22 @@ def bytecode_cache() -> jinja2.BytecodeCache:
     return BestEffortBytecodeCache()
 
 
-class CachedPageView(DefaultJinjaPageView):
+class _CachedTemplates:
+    """Before a GX view class: its Jinja environment gets the shared bytecode cache."""
+
+    env: jinja2.Environment
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.bytecode_cache = bytecode_cache()
+
+
+class CachedPageView(_CachedTemplates, DefaultJinjaPageView):
     """GX's page view (suite and validation pages), with compiled templates cached."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = bytecode_cache()
 
-
-class CachedIndexPageView(DefaultJinjaIndexPageView):
+class CachedIndexPageView(_CachedTemplates, DefaultJinjaIndexPageView):
     """GX's index page view, with compiled templates cached."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = bytecode_cache()
 
 
 def with_cached_views(site: dict[str, Any]) -> dict[str, Any]:

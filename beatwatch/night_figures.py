@@ -28,6 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
+from beatwatch.evaluation_report import PNG_COMPRESS_LEVEL, PNG_DPI
+
 if TYPE_CHECKING:
     from beatwatch.night_report import RecordNight, TopBeat
 
@@ -54,12 +56,6 @@ def _mpl(text: str) -> str:
 
 
 Item = TypeVar("Item")
-
-DPI = 110
-"""Dots per inch of the report's PNGs."""
-
-PNG_COMPRESS_LEVEL = 1
-"""zlib level of the PNGs: 1, not PIL's 6, encodes in half the time for files 9-14 % bigger."""
 
 _MARGINS_IN = {"left": 0.7, "right": 0.2, "bottom": 0.55}  # around the panels, inches
 _LEGEND_IN = 0.3  # the legend's row above the panels' titles, inches
@@ -100,14 +96,14 @@ class PanelLayout:
     title_loc: str = "center"
 
     def figure(self, n: int) -> tuple[Figure, list[Bbox]]:
-        """A new figure of ``n`` panels at :data:`DPI`, and each panel's box (figure
+        """A new figure of ``n`` panels at :data:`PNG_DPI`, and each panel's box (figure
         coordinates, rows from the top)."""
         ncols = min(self.ncols, n)
         nrows = math.ceil(n / ncols)
         top_in = self.title_in + (_LEGEND_IN if self.legend else 0.0)
         width_in = self.panel_in[0] * ncols + _MARGINS_IN["left"] + _MARGINS_IN["right"]
         height_in = self.panel_in[1] * nrows + top_in + _MARGINS_IN["bottom"]
-        fig = Figure(figsize=(width_in, height_in), dpi=DPI)
+        fig = Figure(figsize=(width_in, height_in), dpi=PNG_DPI)
         grid = fig.add_gridspec(
             nrows,
             ncols,
@@ -196,7 +192,7 @@ def draw_panels(
         buffer,
         canvas.buffer_rgba(),
         format="png",
-        dpi=DPI,
+        dpi=PNG_DPI,
         pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
     )
     return buffer.getvalue()

@@ -9,7 +9,6 @@ figures: :mod:`beatwatch.night_figures`). Rendering is a pure function of a
 
 from __future__ import annotations
 
-import base64
 import datetime
 import html
 import math
@@ -21,6 +20,7 @@ import numpy as np
 
 from beatwatch import night_figures
 from beatwatch.atomic import write_atomic
+from beatwatch.evaluation_report import png_data_uri
 from beatwatch.night_figures import DASH, percent
 
 MAX_RECORD_PLOTS = 12
@@ -325,9 +325,8 @@ def _rejected_table(rejected: Sequence[RejectedDelivery]) -> str:
 
 
 def _figure(png: bytes, caption: str, figure_id: str) -> str:
-    src = "data:image/png;base64," + base64.b64encode(png).decode()
     return (
-        f'<figure id="{figure_id}"><img src="{src}" alt="{_e(caption)}">'
+        f'<figure id="{figure_id}"><img src="{png_data_uri(png)}" alt="{_e(caption)}">'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
     )
 

@@ -377,7 +377,7 @@ def main() -> None:
           " server runs in a process of its own.)\n")  # fmt: skip
 
     rows: list[tuple[str, dict, float | None]] = []  # label, figures, marginal s a recording
-    smaller = None  # the copies night before, for the marginal cost
+    scaled: list[dict] = []  # the copies nights, smallest first
     for copies in [int(c) for c in args.copies.split(",") if c]:
         inbox = work / f"inbox-{copies}"
         inbox.mkdir()
@@ -387,11 +387,11 @@ def main() -> None:
             runs.append(run_night(inbox, model_file, f"x{copies}"))
         figures = median_night(runs)
         marginal = None
-        if smaller is not None and figures["records"] > smaller["records"]:
-            added = figures["records"] - smaller["records"]
-            marginal = (figures["flow_s"] - smaller["flow_s"]) / added
+        if scaled and figures["records"] > scaled[-1]["records"]:  # over the size before
+            added = figures["records"] - scaled[-1]["records"]
+            marginal = (figures["flow_s"] - scaled[-1]["flow_s"]) / added
         rows.append((f"{copies} x MIT-BIH", figures, marginal))
-        smaller = figures
+        scaled.append(figures)
         shutil.rmtree(inbox)
     if not args.no_holter:
         inbox = work / "inbox-holter"
@@ -414,9 +414,8 @@ def main() -> None:
             label += f" (median of {', '.join(f'{s:.1f}' for s in f['runs'])} s)"
         print(f"| {label} | {f['records']} | {f['beats']:,} | {flow:.1f} | {per:.2f} |"
               f" {added} | {f['beats'] / flow:,.0f} | {f['peak_rss_mb']:,.0f} |")  # fmt: skip
-    copies_rows = [f for label, f, _ in rows if "x MIT-BIH" in label]
-    if len(copies_rows) > 1:
-        small, large = copies_rows[0], copies_rows[-1]
+    if len(scaled) > 1:
+        small, large = scaled[0], scaled[-1]
         above = (small["flow_s"] / small["records"]) / (large["flow_s"] / large["records"]) - 1
         side = "above" if above >= 0 else "below"
         print(f"\nTime per recording at {small['records']} recordings is **{100 * abs(above):.0f} %"
